@@ -1,0 +1,34 @@
+#pragma once
+// FunctionRegistry: the functions esmd knows how to invoke, by name. Shared by api/ (lookup,
+// registration) and pollers/ (invocation); guarded by a shared mutex, so any thread may call.
+
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "core/function.h"
+
+namespace esm {
+
+class FunctionRegistry {
+ public:
+  // With a non-empty invoke_endpoint, every name resolves: unregistered names are invoked at
+  // ENDPOINT/2015-03-31/functions/{name}/invocations, as `sam local start-lambda` serves them.
+  explicit FunctionRegistry(std::string invoke_endpoint = {}) : invoke_endpoint_(std::move(invoke_endpoint)) {}
+
+  void put(FunctionSpec f);
+  bool remove(const std::string& name);
+  // The registered function, or the invoke-endpoint fallback, or nullopt.
+  std::optional<FunctionSpec> find(const std::string& name) const;
+  std::vector<FunctionSpec> list() const;
+  bool exists(const std::string& name) const { return find(name).has_value(); }
+
+ private:
+  std::string invoke_endpoint_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, FunctionSpec> functions_;
+};
+
+}  // namespace esm

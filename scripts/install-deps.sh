@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what esmd needs from Debian 12 packages. With --test, also what the tests and
+# benchmarks use (the AWS CLI and boto3 only when the machine has none already).
+set -euo pipefail
+
+want_tests=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_tests=1 ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+pkgs=(g++ cmake ninja-build pkg-config libboost-dev libsqlite3-dev rapidjson-dev libspdlog-dev catch2 curl ca-certificates python3)
+if [ "$want_tests" = 1 ]; then
+  pkgs+=(procps)
+  command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
+  python3 -c 'import boto3' >/dev/null 2>&1 || pkgs+=(python3-boto3)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi

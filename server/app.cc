@@ -1,0 +1,79 @@
+#include "server/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <filesystem>
+
+#include "api/errors.h"
+#include "storage/function_store.h"
+
+namespace esm::server {
+
+App::App(Config config) : config_(std::move(config)) {}
+
+App::~App() { stop(); }
+
+Status App::start() {
+  std::string path = ":memory:";
+  if (!config_.in_memory) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec) return internal_error("cannot create --data-dir " + config_.data_dir + ": " + ec.message());
+    path = (std::filesystem::path(config_.data_dir) / "esmd.sqlite3").string();
+  }
+  auto conn = storage::Connection::open(
+      path, config_.durability == "normal" ? storage::Durability::kNormal : storage::Durability::kFull);
+  if (!conn) return conn.status();
+  if (Status s = storage::migrate(**conn); !s.is_ok()) return s;
+
+  functions_ = std::make_unique<FunctionRegistry>(config_.invoke_endpoint);
+  for (auto& f : storage::load_functions(**conn)) functions_->put(f);
+  for (const auto& f : config_.functions) functions_->put(f);
+
+  db_ = std::make_unique<storage::DbWorker>(std::move(conn).value(), clock_);
+  lambda_ = std::make_unique<api::LambdaApi>(
+      *db_, *functions_, clock_, api::LambdaOptions{config_.account_id, config_.transition_delay_ms});
+  admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, kVersion);
+  db_->start([this](storage::Connection& c, std::int64_t now) { return lambda_->tick(c, now); });
+
+  http_ = std::make_unique<HttpServer>(ioc_, [this](api::Request req, api::Reply reply) {
+    dispatch(std::move(req), std::move(reply));
+  });
+  if (Status s = http_->listen(config_.host, config_.port); !s.is_ok()) return s;
+  for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
+  spdlog::info("esmd {} listening on http://{}:{} ({}, region {}, account {})", kVersion, config_.host, port(),
+               config_.in_memory ? "in memory" : path, config_.region, config_.account_id);
+  return Status::ok();
+}
+
+void App::dispatch(api::Request req, api::Reply reply) {
+  req.region = api::region_from_authorization(req.header("authorization"));
+  if (req.region.empty()) req.region = config_.region;
+  if (api::AdminApi::matches(req)) return admin_->handle(std::move(req), std::move(reply));
+  if (api::LambdaApi::matches(req)) return lambda_->handle(std::move(req), std::move(reply));
+  reply(api::lambda_error({Code::kUnknownOperation, "Unknown operation: " + req.method + " " + req.path}));
+}
+
+void App::run_until_signal() {
+  boost::asio::io_context signals_ctx;
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int sig) { spdlog::info("signal {}: shutting down", sig); });
+  signals_ctx.run();
+  stop();
+}
+
+void App::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (http_) http_->stop();
+  ioc_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  if (db_) db_->stop();
+  spdlog::info("esmd stopped");
+}
+
+}  // namespace esm::server

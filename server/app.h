@@ -1,0 +1,51 @@
+#pragma once
+// App: the composition root. Owns every long-lived object and wires them together.
+//
+// Construction order (members below, top to bottom): clock, database worker, function
+// registry, the APIs, the io_context and the HTTP server.
+// Shutdown order (stop()): stop accepting, stop the io_context and join its threads (no more
+// requests), then stop the database worker after it has committed every queued job.
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "api/admin_api.h"
+#include "api/lambda_api.h"
+#include "core/clock.h"
+#include "core/function_registry.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "storage/db_worker.h"
+
+namespace esm::server {
+
+class App {
+ public:
+  explicit App(Config config);
+  ~App();
+
+  // Opens the database, registers functions, binds the port and starts the threads.
+  Status start();
+  int port() const { return http_ ? http_->port() : 0; }
+  // Blocks until SIGINT/SIGTERM, then shuts down.
+  void run_until_signal();
+  void stop();
+
+ private:
+  void dispatch(api::Request req, api::Reply reply);
+
+  Config config_;
+  SystemClock clock_;
+  std::unique_ptr<storage::DbWorker> db_;
+  std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<api::LambdaApi> lambda_;
+  std::unique_ptr<api::AdminApi> admin_;
+  boost::asio::io_context ioc_;
+  std::unique_ptr<HttpServer> http_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace esm::server

@@ -1,0 +1,204 @@
+#include "server/config.h"
+
+#include <rapidjson/document.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+namespace esm::server {
+namespace {
+
+Result<int> parse_int(std::string_view name, std::string_view v, int lo, int hi) {
+  int out = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || p != v.data() + v.size() || out < lo || out > hi)
+    return invalid_parameter("--" + std::string(name) + " must be an integer in " + std::to_string(lo) + ".." +
+                             std::to_string(hi) + ", got '" + std::string(v) + "'");
+  return out;
+}
+
+Result<FunctionSpec> parse_function_flag(std::string_view v) {
+  const auto eq = v.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return invalid_parameter("--function expects NAME=TARGET, got '" + std::string(v) + "'");
+  FunctionSpec f;
+  f.name = std::string(v.substr(0, eq));
+  f.target = std::string(v.substr(eq + 1));
+  if (!is_valid_function_name(f.name)) return invalid_parameter("--function: invalid function name '" + f.name + "'");
+  if (auto k = parse_target(f.target); !k) return k.status();
+  return f;
+}
+
+struct Flag {
+  const char* name;
+  bool takes_value;
+};
+
+constexpr Flag kFlags[] = {
+    {"host", true},       {"port", true},          {"data-dir", true},   {"in-memory", false},
+    {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
+    {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
+    {"threads", true},    {"help", false},         {"version", false},
+};
+
+std::string env_name(std::string_view flag) {
+  std::string out = "ESMD_";
+  for (char c : flag) out.push_back(c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+bool truthy(std::string_view v) { return v == "1" || v == "true" || v == "yes" || v == "on"; }
+
+Status apply(Config& c, std::string_view name, std::string_view v, std::vector<std::string>& functions_files) {
+  if (name == "host") c.host = v;
+  else if (name == "port") {
+    auto p = parse_int(name, v, 0, 65535);
+    if (!p) return p.status();
+    c.port = *p;
+  } else if (name == "data-dir") c.data_dir = v;
+  else if (name == "in-memory") c.in_memory = truthy(v);
+  else if (name == "region") c.region = v;
+  else if (name == "account-id") {
+    if (v.size() != 12 || v.find_first_not_of("0123456789") != std::string_view::npos)
+      return invalid_parameter("--account-id must be 12 digits");
+    c.account_id = v;
+  } else if (name == "log-level") {
+    static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    bool ok = false;
+    for (auto l : kLevels) ok = ok || l == v;
+    if (!ok) return invalid_parameter("--log-level must be one of trace, debug, info, warn, error, critical, off");
+    c.log_level = v;
+  } else if (name == "transition-delay-ms") {
+    auto p = parse_int(name, v, 0, 600000);
+    if (!p) return p.status();
+    c.transition_delay_ms = *p;
+  } else if (name == "function") {
+    // The env var may hold several NAME=TARGET entries, one per line.
+    std::istringstream lines{std::string(v)};
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      auto f = parse_function_flag(line);
+      if (!f) return f.status();
+      c.functions.push_back(*f);
+    }
+  } else if (name == "functions-file") functions_files.emplace_back(v);
+  else if (name == "invoke-endpoint") {
+    if (!v.starts_with("http://")) return invalid_parameter("--invoke-endpoint must be an http:// URL");
+    c.invoke_endpoint = v;
+  } else if (name == "durability") {
+    if (v != "full" && v != "normal") return invalid_parameter("--durability must be full or normal");
+    c.durability = v;
+  } else if (name == "threads") {
+    auto p = parse_int(name, v, 1, 64);
+    if (!p) return p.status();
+    c.threads = *p;
+  } else if (name == "help") c.show_help = true;
+  else if (name == "version") c.show_version = true;
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn) {
+  Config c;
+  std::vector<std::string> files;
+  for (const Flag& f : kFlags) {
+    if (std::string_view(f.name) == "help" || std::string_view(f.name) == "version") continue;
+    if (const char* v = getenv_fn(env_name(f.name).c_str()); v && *v) {
+      if (Status s = apply(c, f.name, v, files); !s.is_ok()) return Status(s.code(), env_name(f.name) + ": " + s.message());
+    }
+  }
+  bool cli_functions = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("--")) return invalid_parameter("unexpected argument '" + std::string(arg) + "' (see --help)");
+    arg.remove_prefix(2);
+    std::string_view value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    const Flag* flag = nullptr;
+    for (const Flag& f : kFlags)
+      if (arg == f.name) flag = &f;
+    if (!flag) return invalid_parameter("unknown flag --" + std::string(arg) + " (see --help)");
+    if (flag->takes_value && !has_value) {
+      if (i + 1 >= argc) return invalid_parameter("--" + std::string(arg) + " needs a value");
+      value = argv[++i];
+    } else if (!flag->takes_value && !has_value) {
+      value = "true";
+    }
+    if (arg == "function" && !cli_functions) {
+      // Flags replace what the environment said.
+      c.functions.clear();
+      cli_functions = true;
+    }
+    if (Status s = apply(c, arg, value, files); !s.is_ok()) return s;
+  }
+  for (const auto& f : files)
+    if (Status s = load_functions_file(f, c.functions); !s.is_ok()) return s;
+  return c;
+}
+
+Status load_functions_file(const std::string& path, std::vector<FunctionSpec>& out) {
+  std::ifstream in(path);
+  if (!in) return invalid_parameter("--functions-file: cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  rapidjson::Document d;
+  d.Parse(text.c_str(), text.size());
+  if (d.HasParseError() || !d.IsObject())
+    return invalid_parameter("--functions-file " + path +
+                             ": expected a JSON object {\"name\": \"TARGET\"} or {\"name\": {\"Target\": ...}}");
+  for (const auto& m : d.GetObject()) {
+    FunctionSpec f;
+    f.name = m.name.GetString();
+    if (!is_valid_function_name(f.name)) return invalid_parameter("--functions-file: invalid function name '" + f.name + "'");
+    if (m.value.IsString()) {
+      f.target = m.value.GetString();
+    } else if (m.value.IsObject() && m.value.HasMember("Target") && m.value["Target"].IsString()) {
+      f.target = m.value["Target"].GetString();
+      if (m.value.HasMember("Timeout") && m.value["Timeout"].IsNumber())
+        f.timeout_ms = static_cast<int>(m.value["Timeout"].GetDouble() * 1000);
+      if (m.value.HasMember("Concurrency") && m.value["Concurrency"].IsInt())
+        f.concurrency = m.value["Concurrency"].GetInt();
+    } else {
+      return invalid_parameter("--functions-file: function '" + f.name + "' needs a TARGET string or {\"Target\": ...}");
+    }
+    if (auto k = parse_target(f.target); !k) return k.status();
+    out.push_back(f);
+  }
+  return Status::ok();
+}
+
+std::string usage() {
+  return R"(esmd — a local emulator of AWS Lambda event-source mappings
+
+Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ESMD_PORT=9070)
+
+  --host HOST                 address to listen on (default 127.0.0.1)
+  --port PORT                 port to listen on (default 9070; 0 picks a free one)
+  --data-dir DIR              where the SQLite database lives (default ./.esmd)
+  --in-memory                 keep everything in memory; nothing is written to disk
+  --region REGION             region for requests that carry none (default us-east-1)
+  --account-id ID             12-digit account in every ARN (default 000000000000)
+  --log-level LEVEL           trace|debug|info|warn|error|critical|off (default info)
+  --transition-delay-ms MS    how long Creating/Updating/... last (default 500)
+  --function NAME=TARGET      register a function (repeatable); TARGET is one of
+                                http://HOST:PORT/PATH   a Lambda Invoke endpoint (e.g. an RIE)
+                                exec:COMMAND            run per invocation: event on stdin
+                                builtin:ok | builtin:fail
+  --functions-file FILE       JSON {"name": "TARGET"} or {"name": {"Target": ..., "Timeout": s}}
+  --invoke-endpoint URL       invoke unregistered functions at URL/2015-03-31/functions/NAME/invocations
+  --durability full|normal    full: fsync every commit (default); normal: survive kill -9 only
+  --threads N                 I/O threads (default 2)
+  --help, --version
+)";
+}
+
+}  // namespace esm::server

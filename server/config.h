@@ -1,0 +1,37 @@
+#pragma once
+// esmd's settings: command-line flags, each also readable from ESMD_<NAME> (flags win).
+
+#include <string>
+#include <vector>
+
+#include "core/function.h"
+#include "core/status.h"
+
+namespace esm::server {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 9070;
+  std::string data_dir = "./.esmd";
+  bool in_memory = false;
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+  std::string log_level = "info";
+  int transition_delay_ms = 500;
+  std::vector<FunctionSpec> functions;
+  std::string invoke_endpoint;
+  std::string durability = "full";  // full | normal
+  int threads = 2;
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// env: the process environment (getenv); taken as a function so that tests can pass their own.
+using GetEnv = const char* (*)(const char*);
+Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn);
+Status load_functions_file(const std::string& path, std::vector<FunctionSpec>& out);
+std::string usage();
+
+inline constexpr const char* kVersion = "0.1.0";
+
+}  // namespace esm::server

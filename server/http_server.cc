@@ -1,0 +1,175 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <optional>
+
+#include "api/errors.h"
+#include "core/uuid.h"
+
+namespace esm::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+// Long enough for an idle keep-alive client between requests; a stalled sender is cut off.
+constexpr auto kReadTimeout = std::chrono::seconds(75);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, const Handler& handler) : stream_(std::move(socket)), handler_(handler) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(kBodyLimit);
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(kReadTimeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::eof) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      api::Response r = api::lambda_error(
+          {Code::kTooLarge, "Request must be smaller than " + std::to_string(kBodyLimit) + " bytes for the operation"});
+      keep_alive_ = false;
+      return send(std::move(r), new_uuid(), "", "");
+    }
+    if (ec) {
+      spdlog::debug("http: bad request: {}", ec.message());
+      api::Response r = api::lambda_error({Code::kInvalidParameter, "Malformed HTTP request: " + ec.message()});
+      r.status = 400;
+      keep_alive_ = false;
+      return send(std::move(r), new_uuid(), "", "");
+    }
+    http::request<http::string_body> msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    api::Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.request_id = new_uuid();
+    api::split_target(req);
+    started_ = std::chrono::steady_clock::now();
+    std::string id = req.request_id, method = req.method, path = req.path;
+    stream_.expires_never();
+    auto self = shared_from_this();
+    auto reply = [self, id, method, path](api::Response resp) {
+      net::post(self->stream_.get_executor(),
+                [self, resp = std::move(resp), id, method, path]() mutable { self->send(std::move(resp), id, method, path); });
+    };
+    try {
+      handler_(std::move(req), std::move(reply));
+    } catch (const std::exception& e) {
+      spdlog::error("handler threw: {}", e.what());
+      send(api::lambda_error(internal_error(e.what())), id, method, path);
+    }
+  }
+
+  void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version_);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::server, "esmd");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    res->set("x-amzn-RequestId", request_id);
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    if (spdlog::should_log(spdlog::level::debug) && !method.empty()) {
+      const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
+      spdlog::debug("{} {} -> {} ({} us)", method, path, r.status, us.count());
+    }
+    res_ = res;
+    stream_.expires_after(kWriteTimeout);
+    http::async_write(stream_, *res, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    res_.reset();
+    if (ec || !keep_alive_) return close();
+    do_read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  const Handler& handler_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<void> res_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(net::io_context& ioc, Handler handler)
+    : ioc_(ioc), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)) {}
+
+Status HttpServer::listen(const std::string& host, int port) {
+  beast::error_code ec;
+  auto addr = net::ip::make_address(host, ec);
+  if (ec) return invalid_parameter("invalid --host '" + host + "': " + ec.message());
+  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return internal_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  do_accept();
+  return Status::ok();
+}
+
+void HttpServer::stop() {
+  net::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+}
+
+void HttpServer::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+      spdlog::warn("accept: {}", ec.message());
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), handler_)->run();
+    }
+    if (acceptor_.is_open()) do_accept();
+  });
+}
+
+}  // namespace esm::server

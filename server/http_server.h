@@ -1,0 +1,41 @@
+#pragma once
+// HttpServer: the Boost.Beast listener and its sessions. One session per connection, each on
+// its own strand; a session only does I/O (do_read/on_read, send/on_write) and hands every
+// complete request to the Handler, which answers once through its Reply (from any thread).
+// Limits: a request body of at most kBodyLimit, a read timeout that also bounds idle
+// keep-alive connections.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "api/http.h"
+#include "core/status.h"
+
+namespace esm::server {
+
+using Handler = std::function<void(api::Request, api::Reply)>;
+
+// Lambda's invoke payload limit is 6 MB; the headroom covers JSON framing of that payload.
+inline constexpr std::size_t kBodyLimit = 6 * 1024 * 1024 + 512 * 1024;
+
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& ioc, Handler handler);
+  // Binds and starts accepting. The bound port (useful with port 0) is port().
+  Status listen(const std::string& host, int port);
+  int port() const { return port_; }
+  void stop();
+
+ private:
+  void do_accept();
+
+  boost::asio::io_context& ioc_;
+  Handler handler_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+};
+
+}  // namespace esm::server

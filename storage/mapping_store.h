@@ -1,0 +1,49 @@
+#pragma once
+// MappingStore: mappings and their tags in SQLite. Stateless: every call takes the Connection
+// (owned by DbWorker, so only the worker thread calls these).
+//
+// Fallible calls return a Status: OK, NotFound when the uuid/arn is unknown, Internal for an
+// SQLite failure.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/mapping.h"
+#include "core/status.h"
+#include "storage/sqlite.h"
+
+namespace esm::storage {
+
+struct MappingQuery {
+  std::string region;
+  std::optional<std::string> function_arn;
+  std::optional<std::string> event_source_arn;
+  std::int64_t after_seq = 0;
+  int limit = 100;
+};
+
+using Tags = std::map<std::string, std::string>;
+
+// Assigns m.seq.
+Status insert_mapping(Connection& c, Mapping& m);
+Status update_mapping(Connection& c, const Mapping& m);
+Result<Mapping> get_mapping(Connection& c, const std::string& uuid);
+std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q);
+std::vector<Mapping> mappings_for_source(Connection& c, const std::string& event_source_arn);
+std::vector<Mapping> all_mappings(Connection& c);
+std::int64_t count_mappings(Connection& c);
+// Removes the mapping and its tags.
+Status delete_mapping(Connection& c, const std::string& uuid);
+
+// Mappings whose transition is due at or before now_ms.
+std::vector<Mapping> due_transitions(Connection& c, std::int64_t now_ms);
+std::optional<std::int64_t> next_transition_at(Connection& c);
+
+Tags get_tags(Connection& c, const std::string& arn);
+Status put_tags(Connection& c, const std::string& arn, const Tags& tags);
+Status remove_tags(Connection& c, const std::string& arn, const std::vector<std::string>& keys);
+
+}  // namespace esm::storage

@@ -1,0 +1,222 @@
+#include "storage/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <stdexcept>
+
+namespace esm::storage {
+namespace {
+
+Status sqlite_error(sqlite3* db, std::string_view what) {
+  std::string m(what);
+  m.append(": ").append(sqlite3_errmsg(db));
+  return internal_error(std::move(m));
+}
+
+// Each entry moves the schema from version i to i+1. Never edit a released entry; append.
+constexpr std::array<std::string_view, kSchemaVersion> kMigrations{{
+    R"sql(
+CREATE TABLE mappings(
+  uuid TEXT PRIMARY KEY,
+  seq INTEGER NOT NULL UNIQUE,
+  region TEXT NOT NULL,
+  account TEXT NOT NULL,
+  function_arn TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  event_source_arn TEXT NOT NULL,
+  fifo INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  settle_to TEXT,
+  settle_at_ms INTEGER NOT NULL,
+  last_modified_ms INTEGER NOT NULL,
+  state_reason TEXT NOT NULL,
+  last_result TEXT,
+  batch_size INTEGER NOT NULL,
+  window_s INTEGER,
+  parallelization INTEGER,
+  max_retry INTEGER,
+  max_age INTEGER,
+  bisect INTEGER,
+  tumbling INTEGER,
+  starting_position TEXT,
+  starting_ts REAL,
+  filters TEXT NOT NULL,
+  report_failures INTEGER,
+  max_concurrency INTEGER,
+  dest_present INTEGER NOT NULL,
+  dest_on_success TEXT,
+  dest_on_failure TEXT,
+  topics TEXT NOT NULL,
+  bootstrap TEXT NOT NULL,
+  extras TEXT NOT NULL
+);
+CREATE INDEX mappings_by_region ON mappings(region, seq);
+CREATE INDEX mappings_by_source ON mappings(event_source_arn);
+CREATE INDEX mappings_settling ON mappings(settle_at_ms) WHERE settle_at_ms > 0;
+CREATE TABLE tags(
+  arn TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY(arn, key)
+) WITHOUT ROWID;
+CREATE TABLE functions(
+  name TEXT PRIMARY KEY,
+  target TEXT NOT NULL,
+  timeout_ms INTEGER NOT NULL,
+  concurrency INTEGER NOT NULL
+);
+)sql",
+}};
+
+}  // namespace
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+Statement& Statement::bind(int i, std::int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::bind(int i, double v) {
+  sqlite3_bind_double(stmt_, i, v);
+  return *this;
+}
+Statement& Statement::bind(int i, std::string_view v) {
+  sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Statement& Statement::bind_null(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) status_ = sqlite_error(db_, "step");
+  return false;
+}
+
+Status Statement::run() {
+  while (step()) {
+  }
+  Status s = status_;
+  reset();
+  return s;
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  status_ = Status::ok();
+}
+
+bool Statement::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+std::int64_t Statement::int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+double Statement::real(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string Statement::text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+std::optional<std::int64_t> Statement::opt_int64(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int64(col);
+}
+std::optional<int> Statement::opt_int(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return int32(col);
+}
+std::optional<std::string> Statement::opt_text(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return text(col);
+}
+std::optional<double> Statement::opt_real(int col) const {
+  if (is_null(col)) return std::nullopt;
+  return real(col);
+}
+
+Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Durability durability) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    Status s = internal_error("cannot open database " + path + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+    sqlite3_close(db);
+    return s;
+  }
+  std::unique_ptr<Connection> c(new Connection(db));
+  sqlite3_busy_timeout(db, 5000);
+  if (path != ":memory:") {
+    if (Status s = c->exec("PRAGMA journal_mode=WAL"); !s.is_ok()) return s;
+  }
+  const char* sync = durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+  if (Status s = c->exec(sync); !s.is_ok()) return s;
+  if (Status s = c->exec("PRAGMA foreign_keys=ON"); !s.is_ok()) return s;
+  return c;
+}
+
+Connection::~Connection() {
+  cache_.clear();
+  sqlite3_close(db_);
+}
+
+Status Connection::exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = "sqlite: ";
+    m += err ? err : "unknown error";
+    sqlite3_free(err);
+    return internal_error(std::move(m));
+  }
+  return Status::ok();
+}
+
+Statement& Connection::prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->reset();
+    return *it->second;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+    // A prepare failure is a bug in our SQL; it cannot come from client input.
+    throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db_) + " in " + sql);
+  }
+  auto [pos, _] = cache_.emplace(sql, std::make_unique<Statement>(db_, stmt));
+  return *pos->second;
+}
+
+std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
+
+Transaction::Transaction(Connection& c) : c_(c), begin_(c.exec("BEGIN IMMEDIATE")) { done_ = !begin_.is_ok(); }
+
+Transaction::~Transaction() {
+  if (!done_) (void)c_.exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  done_ = true;
+  Status s = c_.exec("COMMIT");
+  if (!s.is_ok()) (void)c_.exec("ROLLBACK");
+  return s;
+}
+
+Status migrate(Connection& c) {
+  Statement& q = c.prepare("PRAGMA user_version");
+  int version = q.step() ? q.int32(0) : 0;
+  q.reset();
+  if (version > kSchemaVersion)
+    return internal_error("database schema version " + std::to_string(version) + " is newer than this esmd (" +
+                          std::to_string(kSchemaVersion) + ")");
+  while (version < kSchemaVersion) {
+    Transaction tx(c);
+    if (!tx.begin_status().is_ok()) return tx.begin_status();
+    if (Status s = c.exec(kMigrations[static_cast<std::size_t>(version)]); !s.is_ok()) return s;
+    ++version;
+    if (Status s = c.exec("PRAGMA user_version=" + std::to_string(version)); !s.is_ok()) return s;
+    if (Status s = tx.commit(); !s.is_ok()) return s;
+  }
+  return Status::ok();
+}
+
+}  // namespace esm::storage

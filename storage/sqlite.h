@@ -1,0 +1,106 @@
+#pragma once
+// The only place that includes sqlite3.h: RAII connection, statement and transaction, and the
+// schema migrations. A Connection is used by one thread at a time; callers serialise.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace esm::storage {
+
+enum class Durability {
+  kFull,    // fsync on every commit: nothing acknowledged is lost, even on power loss
+  kNormal,  // WAL without fsync per commit: survives kill -9, not a power cut
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement();
+
+  Statement& bind(int i, std::int64_t v);
+  Statement& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Statement& bind(int i, bool v) { return bind(i, static_cast<std::int64_t>(v ? 1 : 0)); }
+  Statement& bind(int i, double v);
+  Statement& bind(int i, std::string_view v);
+  Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
+  Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
+  Statement& bind_null(int i);
+  template <typename T>
+  Statement& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : bind_null(i);
+  }
+
+  // Steps once: true when a row is ready, false when done. Errors go to status().
+  bool step();
+  // Runs to completion; the Status of the last step.
+  Status run();
+  void reset();
+  const Status& status() const { return status_; }
+
+  bool is_null(int col) const;
+  std::int64_t int64(int col) const;
+  int int32(int col) const { return static_cast<int>(int64(col)); }
+  double real(int col) const;
+  std::string text(int col) const;
+  std::optional<std::int64_t> opt_int64(int col) const;
+  std::optional<int> opt_int(int col) const;
+  std::optional<std::string> opt_text(int col) const;
+  std::optional<double> opt_real(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  Status status_;
+};
+
+class Connection {
+ public:
+  // path ":memory:" opens a private in-memory database.
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, Durability durability);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  Status exec(std::string_view sql);
+  // A statement kept for the connection's lifetime, reset and with cleared bindings.
+  Statement& prepare(const std::string& sql);
+  std::int64_t changes() const;
+
+ private:
+  explicit Connection(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Connection& c);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  const Status& begin_status() const { return begin_; }
+  Status commit();
+
+ private:
+  Connection& c_;
+  Status begin_;
+  bool done_ = false;
+};
+
+// Brings the schema to the newest version; idempotent.
+Status migrate(Connection& c);
+inline constexpr int kSchemaVersion = 1;
+
+}  // namespace esm::storage

@@ -25,16 +25,20 @@ enum class Code {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+  Status(Code code, std::string message, int detail = 0)
+      : code_(code), message_(std::move(message)), detail_(detail) {}
 
   static Status ok() { return {}; }
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // A protocol-specific error kind (e.g. storage::SqsError) refining the code; 0 if none.
+  int detail() const { return detail_; }
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
+  int detail_ = 0;
 };
 
 inline Status invalid_parameter(std::string m) { return {Code::kInvalidParameter, std::move(m)}; }

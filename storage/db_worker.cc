@@ -89,6 +89,9 @@ void DbWorker::loop() {
     for (auto& d : done)
       if (d) d(commit);
     done.clear();
+    std::vector<std::function<void()>> deferred;
+    deferred.swap(deferred_);
+    for (auto& fn : deferred) fn();
     group.clear();
   }
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/status.h"
@@ -43,6 +44,9 @@ class DbWorker {
   void submit(Job job);
   // Wakes the worker so that the tick runs again now (e.g. a new transition was scheduled).
   void poke();
+  // Worker thread only (inside a job or the tick): runs fn after the current group commits.
+  // For replies produced as a side effect of another job, e.g. a long poll that a send satisfies.
+  void defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
   // Finishes the queued jobs, then joins the thread.
   void stop();
 
@@ -72,6 +76,7 @@ class DbWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
+  std::vector<std::function<void()>> deferred_;  // worker thread only
   bool poked_ = false;
   bool stopping_ = false;
   std::thread thread_;

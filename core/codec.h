@@ -1,0 +1,21 @@
+#pragma once
+// Byte-level codecs SQS clients check: MD5 digests (boto3 verifies MD5OfMessageBody and
+// MD5OfMessageAttributes) and base64 (binary attributes, Kinesis data).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace esm {
+
+// Lower-case hex MD5 of the bytes (RFC 1321).
+std::string md5_hex(std::string_view data);
+
+// Lower-case hex SHA-256 (FIPS 180-4); SQS content-based deduplication ids are this of the body.
+std::string sha256_hex(std::string_view data);
+
+std::string base64_encode(std::string_view bytes);
+// nullopt for input that is not canonical padded base64 (whitespace is not accepted).
+std::optional<std::string> base64_decode(std::string_view text);
+
+}  // namespace esm

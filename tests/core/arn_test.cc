@@ -46,3 +46,66 @@ TEST_CASE("parse_arn splits the six parts and keeps colons in the resource") {
   CHECK(a->resource == "event-source-mapping:abc");
   CHECK_FALSE(parse_arn("not-an-arn"));
 }
+
+// control-plane.md §9: every FunctionName form AWS accepted, and the FunctionArn it produced.
+TEST_CASE("each FunctionName form of the reference normalises to the recorded FunctionArn") {
+  struct Row {
+    const char* sent;
+    const char* expected;
+  };
+  const Row rows[] = {
+      {"my-fn", "arn:aws:lambda:us-east-1:123456789012:function:my-fn"},
+      {"my-fn:$LATEST", "arn:aws:lambda:us-east-1:123456789012:function:my-fn:$LATEST"},
+      {"my-fn:1", "arn:aws:lambda:us-east-1:123456789012:function:my-fn:1"},
+      {"my-fn:myalias", "arn:aws:lambda:us-east-1:123456789012:function:my-fn:myalias"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:my-fn", "arn:aws:lambda:us-east-1:123456789012:function:my-fn"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:my-fn:1",
+       "arn:aws:lambda:us-east-1:123456789012:function:my-fn:1"},
+      {"arn:aws:lambda:us-east-1:123456789012:function:my-fn:myalias",
+       "arn:aws:lambda:us-east-1:123456789012:function:my-fn:myalias"},
+      {"123456789012:function:my-fn", "arn:aws:lambda:us-east-1:123456789012:function:my-fn"},
+  };
+  for (const Row& row : rows) {
+    INFO("FunctionName " << row.sent);
+    auto ref = parse_function_ref(row.sent);
+    REQUIRE(ref);
+    CHECK(function_arn("us-east-1", "123456789012", ref->name, ref->qualifier) == row.expected);
+  }
+}
+
+TEST_CASE("a partial ARN names its account but leaves the region to the caller") {
+  auto ref = parse_function_ref("123456789012:function:my-fn:2");
+  REQUIRE(ref);
+  CHECK(ref->account == "123456789012");
+  CHECK(ref->region.empty());
+  CHECK(ref->name == "my-fn");
+  CHECK(ref->qualifier == "2");
+}
+
+TEST_CASE("$LATEST.PUBLISHED is a valid qualifier but a dotted alias is not") {
+  CHECK(parse_function_ref("my-fn:$LATEST.PUBLISHED"));
+  CHECK_FALSE(parse_function_ref("my-fn:a.b"));
+  CHECK_FALSE(parse_function_ref("my-fn:"));
+  CHECK_FALSE(parse_function_ref("my-fn:$OTHER"));
+}
+
+TEST_CASE("function ARNs of another service, a bad account or a missing region are refused") {
+  CHECK_FALSE(parse_function_ref("arn:aws:lambda:us-east-1:1234:function:my-fn"));
+  CHECK_FALSE(parse_function_ref("arn:aws:lambda::123456789012:function:my-fn"));
+  CHECK_FALSE(parse_function_ref("arn:aws:lambda:us-east-1:123456789012:layer:my-fn"));
+  CHECK_FALSE(parse_function_ref("12345:function:my-fn"));
+  CHECK_FALSE(parse_function_ref("arn:aws:lambda:us-east-1:123456789012:function:my-fn:1:extra"));
+}
+
+TEST_CASE("mapping ARNs carry region, account and UUID") {
+  CHECK(mapping_arn("eu-west-1", "123456789012", "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f") ==
+        "arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f");
+  CHECK(function_arn("us-east-1", "000000000000", "f") == "arn:aws:lambda:us-east-1:000000000000:function:f");
+}
+
+TEST_CASE("resource_name is the last path part of queue, stream and table-stream ARNs") {
+  CHECK(resource_name(*parse_arn("arn:aws:sqs:us-east-1:123456789012:orders")) == "orders");
+  CHECK(resource_name(*parse_arn("arn:aws:kinesis:us-east-1:123456789012:stream/clicks")) == "clicks");
+  CHECK(resource_name(*parse_arn("arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000")) ==
+        "t");
+}

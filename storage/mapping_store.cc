@@ -4,6 +4,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <string_view>
+
 namespace esm::storage {
 namespace {
 
@@ -108,6 +111,21 @@ std::vector<Mapping> read_all(Statement& st) {
   return out;
 }
 
+// "UPDATE mappings SET seq = ?2, region = ?3, ... WHERE uuid = ?1", numbered as bind_all binds.
+std::string update_sql() {
+  std::string sets;
+  std::string_view cols = kColumns;
+  for (int index = 1; !cols.empty(); ++index) {
+    const auto comma = cols.find(',');
+    std::string_view col = cols.substr(0, comma);
+    col.remove_prefix(std::min(col.find_first_not_of(' '), col.size()));
+    cols = comma == std::string_view::npos ? std::string_view() : cols.substr(comma + 1);
+    if (index == 1) continue;  // uuid: the key
+    sets.append(sets.empty() ? "" : ", ").append(col).append(" = ?").append(std::to_string(index));
+  }
+  return "UPDATE mappings SET " + sets + " WHERE uuid = ?1";
+}
+
 std::string select_sql(const char* where) { return std::string("SELECT ") + kColumns + " FROM mappings " + where; }
 
 }  // namespace
@@ -123,10 +141,14 @@ Status insert_mapping(Connection& c, Mapping& m) {
 }
 
 Status update_mapping(Connection& c, const Mapping& m) {
-  Statement& st = c.prepare(std::string("REPLACE INTO mappings(") + kColumns +
-                            ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  // An UPDATE, not a REPLACE: a mapping deleted meanwhile (a poller finishing a batch after
+  // DeleteEventSourceMapping settled) must stay deleted, not come back.
+  static const std::string kSql = update_sql();
+  Statement& st = c.prepare(kSql);
   bind_all(st, m);
-  return st.run();
+  if (Status s = st.run(); !s.is_ok()) return s;
+  if (c.changes() == 0) return not_found("The resource you requested does not exist.");
+  return Status::ok();
 }
 
 Result<Mapping> get_mapping(Connection& c, const std::string& uuid) {

@@ -29,6 +29,7 @@ using Tags = std::map<std::string, std::string>;
 
 // Assigns m.seq.
 Status insert_mapping(Connection& c, Mapping& m);
+// Rewrites every field of the mapping with m.uuid; NotFound (and nothing written) if it is gone.
 Status update_mapping(Connection& c, const Mapping& m);
 Result<Mapping> get_mapping(Connection& c, const std::string& uuid);
 std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q);

@@ -67,6 +67,38 @@ CREATE TABLE functions(
   concurrency INTEGER NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE sqs_queues(
+  id INTEGER PRIMARY KEY,
+  region TEXT NOT NULL,
+  account TEXT NOT NULL,
+  name TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  modified_ms INTEGER NOT NULL,
+  next_sequence INTEGER NOT NULL,
+  UNIQUE(region, name)
+);
+CREATE TABLE sqs_messages(
+  rowid INTEGER PRIMARY KEY,
+  queue_id INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attributes TEXT NOT NULL,
+  sent_ms INTEGER NOT NULL,
+  visible_at_ms INTEGER NOT NULL,
+  first_receive_ms INTEGER NOT NULL,
+  receive_count INTEGER NOT NULL,
+  group_id TEXT NOT NULL,
+  dedup_id TEXT NOT NULL,
+  sequence_number TEXT NOT NULL,
+  sender_id TEXT NOT NULL,
+  trace_header TEXT NOT NULL,
+  dlq_source_arn TEXT NOT NULL
+);
+CREATE INDEX sqs_messages_by_queue ON sqs_messages(queue_id, rowid);
+)sql",
 }};
 
 }  // namespace

@@ -1,0 +1,41 @@
+#pragma once
+// The SQS event Lambda sends a function (data-plane.md §1.1–§1.2) and what the function's
+// answer means for the batch (§2.3). Pure functions, unit-tested on their own.
+
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/invoke.h"
+#include "storage/sqs_queues.h"
+
+namespace esm::pollers {
+
+// Lambda's synchronous invocation payload limit; the serialized event never exceeds it.
+inline constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
+
+// One record of the event, serialized. with_window: the mapping has a batching window of at
+// least 1 s, in which case AWS sends "md5OfMessageAttributes": null for a message without
+// attributes (and omits the key otherwise).
+std::string sqs_record_json(const storage::SqsMessage& m, const std::string& receipt_handle,
+                            const std::string& queue_arn, const std::string& region, bool with_window);
+
+// {"Records":[...]} around already serialized records.
+std::string sqs_event_json(const std::vector<std::string>& records);
+// The event's size with n records whose serialized sizes add up to record_bytes.
+inline std::size_t sqs_event_size(std::size_t n, std::size_t record_bytes) {
+  return 13 + record_bytes + (n > 0 ? n - 1 : 0);
+}
+
+// Which messages of a batch to delete after an invocation.
+struct BatchVerdict {
+  bool complete_failure = false;  // delete nothing
+  std::set<std::string> failed;   // with success: message ids to keep (ReportBatchItemFailures)
+};
+
+// The table of §2.3: outcome and response body, with ReportBatchItemFailures on or off.
+BatchVerdict judge_batch(const InvokeOutcome& outcome, bool report_item_failures,
+                         const std::set<std::string>& batch_message_ids);
+
+}  // namespace esm::pollers

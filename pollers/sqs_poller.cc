@@ -1,0 +1,259 @@
+#include "pollers/sqs_poller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <set>
+
+#include "core/arn.h"
+#include "pollers/sqs_event.h"
+
+namespace esm::pollers {
+namespace {
+
+// How long one idle long poll lasts before the poller renews it.
+constexpr std::int64_t kLongPollMs = 20000;
+constexpr auto kRetryDelay = std::chrono::seconds(1);
+
+}  // namespace
+
+SqsPoller::SqsPoller(PollerDeps deps, Mapping mapping)
+    : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)), retry_timer_(strand_), config_(std::move(mapping)) {}
+
+void SqsPoller::start() {
+  boost::asio::post(strand_, [self = shared_from_this()] { self->maybe_receive(); });
+}
+
+void SqsPoller::update(Mapping mapping) {
+  boost::asio::post(strand_, [self = shared_from_this(), m = std::move(mapping)]() mutable { self->apply(std::move(m)); });
+}
+
+void SqsPoller::stop(std::function<void()> on_stopped) {
+  boost::asio::post(strand_, [self = shared_from_this(), cb = std::move(on_stopped)]() mutable {
+    self->stopping_ = true;
+    self->on_stopped_ = std::move(cb);
+    ++self->generation_;
+    self->retry_timer_.cancel();
+    const std::string owner = self->config_.uuid;
+    self->deps_.db.submit([self, owner](storage::Connection&) -> storage::DbWorker::Done {
+      self->deps_.queues.cancel_waiters(owner);
+      return nullptr;
+    });
+    self->check_stopped();
+  });
+}
+
+bool SqsPoller::should_poll() const {
+  if (stopping_) return false;
+  // Updating keeps polling when it settles back to Enabled (control-plane.md §3.4).
+  return config_.state == MappingState::kEnabled ||
+         (config_.state == MappingState::kUpdating && config_.settle_to == MappingState::kEnabled);
+}
+
+int SqsPoller::concurrency() const {
+  int n = config_.maximum_concurrency.value_or(deps_.default_concurrency);
+  if (auto ref = parse_function_ref(config_.function_arn)) {
+    if (auto f = deps_.functions.find(ref->name); f && f->target.starts_with("http://"))
+      n = std::min(n, std::max(1, f->concurrency));
+  }
+  return std::max(1, n);
+}
+
+void SqsPoller::apply(Mapping mapping) {
+  const bool was_polling = should_poll();
+  config_ = std::move(mapping);
+  if (was_polling && !should_poll()) {
+    ++generation_;
+    // Messages received but not yet sent stay invisible until their timeout (§2.7).
+    pending_.clear();
+    pending_records_.clear();
+    pending_bytes_ = 0;
+    spdlog::info("mapping {}: poller paused ({})", config_.uuid, to_string(config_.state));
+    const std::string owner = config_.uuid;
+    deps_.db.submit([this, self = shared_from_this(), owner](storage::Connection&) -> storage::DbWorker::Done {
+      deps_.queues.cancel_waiters(owner);
+      return nullptr;
+    });
+  } else if (!was_polling && should_poll()) {
+    spdlog::info("mapping {}: poller running", config_.uuid);
+  }
+  maybe_receive();
+}
+
+void SqsPoller::maybe_receive() {
+  if (!should_poll() || receiving_ || in_flight_ >= concurrency()) return;
+  receiving_ = true;
+  const std::int64_t now = deps_.clock.now_ms();
+  storage::ReceiveOptions opt;
+  opt.max_messages = std::max(1, config_.batch_size - static_cast<int>(pending_.size()));
+  opt.wait_ms = pending_.empty() ? kLongPollMs : std::max<std::int64_t>(0, deadline_ms_ - now);
+  opt.owner = config_.uuid;
+  const int window = config_.batching_window_s.value_or(0);
+  int fn_timeout_s = 3;
+  if (auto ref = parse_function_ref(config_.function_arn))
+    if (auto f = deps_.functions.find(ref->name)) fn_timeout_s = (f->timeout_ms + 999) / 1000;
+  const std::uint64_t gen = generation_;
+  const std::string arn = config_.event_source_arn;
+  auto self = shared_from_this();
+  deps_.db.submit([self, arn, opt, window, fn_timeout_s, gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
+    auto& queues = self->deps_.queues;
+    storage::Queue* q = queues.find_by_arn(arn);
+    auto deliver = [self, gen](Result<std::vector<storage::Received>> got) {
+      boost::asio::post(self->strand_, [self, gen, got = std::move(got)]() mutable {
+        self->on_received(gen, std::move(got));
+      });
+    };
+    if (!q) {
+      self->deps_.db.defer([deliver] {
+        deliver(storage::sqs_error(storage::SqsError::kNonExistentQueue, "The specified queue does not exist."));
+      });
+      return nullptr;
+    }
+    // With a window the messages must outlive the wait plus the invocation (§2.2).
+    if (window > 0 && window + fn_timeout_s > q->visibility_timeout_s) opt.visibility_timeout_s = window + fn_timeout_s + 30;
+    queues.receive(c, *q, opt, self->deps_.clock.now_ms(), deliver);
+    return nullptr;
+  });
+}
+
+void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got) {
+  receiving_ = false;
+  if (!got) {
+    spdlog::debug("mapping {}: receive failed: {}", config_.uuid, got.status().message());
+    retry_later();
+    return;
+  }
+  if (generation != generation_ || !should_poll()) {
+    std::vector<std::string> receipts;
+    for (auto& r : *got) receipts.push_back(r.receipt_handle);
+    if (!receipts.empty()) release(std::move(receipts));
+    check_stopped();
+    return;
+  }
+  for (auto& r : *got) add_to_batch(std::move(r));
+  const std::int64_t now = deps_.clock.now_ms();
+  const int window = config_.batching_window_s.value_or(0);
+  if (!pending_.empty() &&
+      (static_cast<int>(pending_.size()) >= config_.batch_size || window == 0 || now >= deadline_ms_))
+    dispatch();
+  maybe_receive();
+}
+
+void SqsPoller::add_to_batch(storage::Received r) {
+  const bool with_window = config_.batching_window_s.value_or(0) >= 1;
+  std::string record =
+      sqs_record_json(r.message, r.receipt_handle, config_.event_source_arn, config_.region, with_window);
+  if (!pending_.empty() &&
+      sqs_event_size(pending_.size() + 1, pending_bytes_ + record.size()) > kMaxEventBytes) {
+    // The message that would pass 6 MB opens the next batch.
+    dispatch();
+  }
+  if (pending_.empty()) deadline_ms_ = deps_.clock.now_ms() + config_.batching_window_s.value_or(0) * 1000LL;
+  pending_bytes_ += record.size();
+  pending_records_.push_back(std::move(record));
+  pending_.push_back(std::move(r));
+}
+
+void SqsPoller::dispatch() {
+  std::vector<storage::Received> batch = std::move(pending_);
+  std::string event = sqs_event_json(pending_records_);
+  pending_.clear();
+  pending_records_.clear();
+  pending_bytes_ = 0;
+  ++in_flight_;
+  const bool report = config_.report_batch_item_failures.value_or(false);
+  InvokeRequest req{config_.function_arn, config_.uuid, std::move(event)};
+  spdlog::debug("mapping {}: invoking {} with {} messages", config_.uuid, config_.function_arn, batch.size());
+  deps_.invoker.invoke(std::move(req), [self = shared_from_this(), batch = std::move(batch), report](
+                                           InvokeOutcome outcome) mutable {
+    boost::asio::post(self->strand_, [self, batch = std::move(batch), report, outcome = std::move(outcome)]() mutable {
+      self->on_invoked(std::move(batch), report, std::move(outcome));
+    });
+  });
+}
+
+void SqsPoller::on_invoked(std::vector<storage::Received> batch, bool report_failures, InvokeOutcome outcome) {
+  --in_flight_;
+  std::set<std::string> ids;
+  for (const auto& r : batch) ids.insert(r.message.message_id);
+  const BatchVerdict verdict = judge_batch(outcome, report_failures, ids);
+  std::vector<std::string> to_delete;
+  if (!verdict.complete_failure)
+    for (const auto& r : batch)
+      if (!verdict.failed.count(r.message.message_id)) to_delete.push_back(r.receipt_handle);
+  if (verdict.complete_failure)
+    spdlog::debug("mapping {}: batch of {} failed ({}); messages return after the visibility timeout", config_.uuid,
+                  batch.size(), outcome.detail.empty() ? outcome.function_error : outcome.detail);
+  if (!to_delete.empty()) {
+    const std::string arn = config_.event_source_arn;
+    auto self = shared_from_this();
+    deps_.db.submit([self, arn, to_delete = std::move(to_delete)](storage::Connection& c) -> storage::DbWorker::Done {
+      if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
+        for (const auto& h : to_delete) (void)self->deps_.queues.delete_message(c, *q, h);
+      return nullptr;
+    });
+  }
+  maybe_receive();
+  check_stopped();
+}
+
+void SqsPoller::release(std::vector<std::string> receipts) {
+  const std::string arn = config_.event_source_arn;
+  auto self = shared_from_this();
+  deps_.db.submit([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
+    if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
+      self->deps_.queues.release(c, *q, receipts, self->deps_.clock.now_ms());
+    return nullptr;
+  });
+}
+
+void SqsPoller::retry_later() {
+  retry_timer_.expires_after(kRetryDelay);
+  retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->maybe_receive();
+  });
+}
+
+void SqsPoller::check_stopped() {
+  if (stopping_ && in_flight_ == 0 && !receiving_ && on_stopped_) {
+    auto cb = std::move(on_stopped_);
+    on_stopped_ = nullptr;
+    cb();
+  }
+}
+
+PollerManager::PollerManager(PollerDeps deps) : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)) {}
+
+void PollerManager::start(const std::vector<Mapping>& mappings) {
+  for (const auto& m : mappings) notify(m, false);
+}
+
+void PollerManager::notify(const Mapping& m, bool removed) {
+  if (m.kind != SourceKind::kSqs) return;
+  boost::asio::post(strand_, [this, m, removed] {
+    auto it = pollers_.find(m.uuid);
+    if (removed) {
+      if (it == pollers_.end()) return;
+      auto poller = it->second;
+      pollers_.erase(it);
+      poller->stop([uuid = m.uuid] { spdlog::info("mapping {}: poller stopped", uuid); });
+      return;
+    }
+    if (it != pollers_.end()) {
+      it->second->update(m);
+      return;
+    }
+    auto poller = std::make_shared<SqsPoller>(deps_, m);
+    pollers_.emplace(m.uuid, poller);
+    poller->start();
+  });
+}
+
+void PollerManager::stop() {
+  boost::asio::post(strand_, [this] {
+    for (auto& [uuid, p] : pollers_) p->stop([] {});
+    pollers_.clear();
+  });
+}
+
+}  // namespace esm::pollers

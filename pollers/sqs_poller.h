@@ -1,0 +1,102 @@
+#pragma once
+// SqsPoller: moves messages from one SQS queue to one function, as Lambda's SQS poller does
+// (data-plane.md §2). One per mapping.
+//
+// A batch is gathered until BatchSize messages, the batching window, or the 6 MB payload cap,
+// whichever comes first; the messages stay invisible meanwhile. Up to `concurrency` batches
+// are in flight at once (ScalingConfig.MaximumConcurrency, else the esmd default, and never
+// more than an http function's own concurrency). After the invocation the batch is deleted,
+// or only its non-failed part (ReportBatchItemFailures), or nothing (function or invoke
+// error: the queue's visibility timeout and RedrivePolicy take over). FIFO order comes from
+// the queue's group lock: a group with a message in flight returns nothing more.
+//
+// Waiting is event driven: the poller keeps one long poll open on the queue, which a
+// SendMessage answers at once, so a message reaches the function within milliseconds.
+//
+// Threading: all state on the poller's strand; update()/stop() may be called from any thread.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/function_registry.h"
+#include "core/invoke.h"
+#include "core/mapping.h"
+#include "storage/db_worker.h"
+#include "storage/sqs_queues.h"
+
+namespace esm::pollers {
+
+struct PollerDeps {
+  boost::asio::io_context& ioc;
+  storage::DbWorker& db;
+  storage::QueueEngine& queues;
+  Invoker& invoker;
+  const FunctionRegistry& functions;
+  const Clock& clock;
+  int default_concurrency = 5;
+};
+
+class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
+ public:
+  SqsPoller(PollerDeps deps, Mapping mapping);
+
+  void start();
+  // A new configuration or state; it applies from the next batch.
+  void update(Mapping mapping);
+  // Stops receiving; on_stopped runs (on the strand) once no invocation is in flight.
+  void stop(std::function<void()> on_stopped);
+
+ private:
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  bool should_poll() const;
+  int concurrency() const;
+  void apply(Mapping mapping);
+  void maybe_receive();
+  void on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got);
+  void add_to_batch(storage::Received r);
+  void dispatch();
+  void on_invoked(std::vector<storage::Received> batch, bool report_failures, InvokeOutcome outcome);
+  void release(std::vector<std::string> receipts);
+  void retry_later();
+  void check_stopped();
+
+  PollerDeps deps_;
+  Strand strand_;
+  boost::asio::steady_timer retry_timer_;
+  Mapping config_;
+  bool receiving_ = false;
+  bool stopping_ = false;
+  int in_flight_ = 0;
+  std::uint64_t generation_ = 0;  // bumped when polling stops; late receives are handed back
+  std::vector<storage::Received> pending_;
+  std::vector<std::string> pending_records_;
+  std::size_t pending_bytes_ = 0;
+  std::int64_t deadline_ms_ = 0;
+  std::function<void()> on_stopped_;
+};
+
+// Owns the pollers: one per SQS mapping, created, updated and stopped as mappings change.
+// Threading: notify() from any thread (LambdaApi calls it on the DbWorker thread); the
+// poller table lives on its own strand.
+class PollerManager {
+ public:
+  explicit PollerManager(PollerDeps deps);
+  void start(const std::vector<Mapping>& mappings);
+  void notify(const Mapping& m, bool removed);
+  // Stops every poller; in-flight invocations finish on the io_context if it still runs.
+  void stop();
+
+ private:
+  PollerDeps deps_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::map<std::string, std::shared_ptr<SqsPoller>> pollers_;
+};
+
+}  // namespace esm::pollers

@@ -69,6 +69,14 @@ WireError wire_error(const Status& s) {
   }
 }
 
+// Client input echoed in an error message: XML and JSON must stay well formed.
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 256));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7E) c = '?';
+  return out;
+}
+
 std::string xml_escape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -262,19 +270,19 @@ Result<std::vector<storage::MessageAttribute>> message_attributes(const Value& o
     return storage::sqs_error(SqsError::kInvalidParameterValue, std::string(name) + " must be a map.");
   for (const auto& m : it->value.GetObject()) {
     storage::MessageAttribute a;
-    a.name = m.name.GetString();
+    a.name.assign(m.name.GetString(), m.name.GetStringLength());
     if (!m.value.IsObject())
-      return storage::sqs_error(SqsError::kInvalidParameterValue, "Message attribute '" + a.name + "' is invalid.");
+      return storage::sqs_error(SqsError::kInvalidParameterValue, "Message attribute '" + printable(a.name) + "' is invalid.");
     auto dt = str(m.value, "DataType");
     if (!dt || dt->empty())
       return storage::sqs_error(SqsError::kInvalidParameterValue,
-                                "The message attribute '" + a.name + "' must contain non-empty message attribute type.");
+                                "The message attribute '" + printable(a.name) + "' must contain non-empty message attribute type.");
     a.data_type = *dt;
     if (auto b = str(m.value, "BinaryValue")) {
       auto raw = base64_decode(*b);
       if (!raw)
         return storage::sqs_error(SqsError::kInvalidParameterValue,
-                                  "The binary value of message attribute '" + a.name + "' is not valid base64.");
+                                  "The binary value of message attribute '" + printable(a.name) + "' is not valid base64.");
       a.value = *raw;
       a.binary = true;
     } else if (auto s = str(m.value, "StringValue")) {
@@ -283,8 +291,8 @@ Result<std::vector<storage::MessageAttribute>> message_attributes(const Value& o
     if (a.binary ? a.value.empty() && !m.value.HasMember("BinaryValue") : !m.value.HasMember("StringValue")) {
       const bool binary_type = a.data_type.starts_with("Binary");
       return storage::sqs_error(SqsError::kInvalidParameterValue,
-                                "The message attribute '" + a.name + "' must contain non-empty message attribute value for message attribute type '" +
-                                    (binary_type ? "Binary" : a.data_type.substr(0, a.data_type.find('.'))) + "'.");
+                                "The message attribute '" + printable(a.name) + "' must contain non-empty message attribute value for message attribute type '" +
+                                    (binary_type ? "Binary" : printable(a.data_type.substr(0, a.data_type.find('.')))) + "'.");
     }
     out.push_back(std::move(a));
   }
@@ -503,7 +511,7 @@ Result<storage::SendInput> send_input(const Value& e, const std::string& sender)
   for (const auto& s : *sys) {
     if (s.name != "AWSTraceHeader")
       return storage::sqs_error(SqsError::kInvalidParameterValue,
-                                "Message system attribute name '" + s.name + "' is invalid.");
+                                "Message system attribute name '" + printable(s.name) + "' is invalid.");
     in.trace_header = s.value;
   }
   in.group_id = str(e, "MessageGroupId").value_or("");
@@ -516,6 +524,8 @@ Value send_result_json(const storage::SendResult& r, Alloc& a) {
   Value v(rapidjson::kObjectType);
   v.AddMember("MD5OfMessageBody", Value(r.md5_body, a), a);
   if (!r.md5_attributes.empty()) v.AddMember("MD5OfMessageAttributes", Value(r.md5_attributes, a), a);
+  if (!r.md5_system_attributes.empty())
+    v.AddMember("MD5OfMessageSystemAttributes", Value(r.md5_system_attributes, a), a);
   v.AddMember("MessageId", Value(r.message_id, a), a);
   if (!r.sequence_number.empty()) v.AddMember("SequenceNumber", Value(r.sequence_number, a), a);
   return v;
@@ -586,7 +596,7 @@ void SqsApi::handle(Request req, Reply reply) {
   if (!kOps.count(op)) {
     Status s = storage::sqs_error(SqsError::kInvalidAction,
                                   op.empty() ? "The request must contain the parameter Action."
-                                             : "The action " + op + " is not valid for this endpoint.");
+                                             : "The action " + printable(op) + " is not valid for this endpoint.");
     return reply(error_response(protocol, s, request_id));
   }
   spdlog::debug("sqs {} ({})", op, protocol == Protocol::kJson ? "json" : "query");
@@ -683,14 +693,17 @@ void SqsApi::handle(Request req, Reply reply) {
       } else if (op == "SendMessageBatch") {
         auto entries = batch_entries(*in, "SendMessageBatchRequestEntry");
         if (!entries) return fail(entries.status());
+        // The limit is on the whole batch, bodies and attributes, whatever the queue's
+        // MaximumMessageSize.
         std::size_t total = 0;
         for (const auto& e : (*entries)->GetArray()) {
-          if (auto b = str(e, "MessageBody")) total += b->size();
+          if (auto input = send_input(e, sender)) total += storage::message_size(*input);
         }
-        if (total > static_cast<std::size_t>(q.max_message_size))
+        if (total > storage::kMaxBatchPayload)
           return fail(storage::sqs_error(SqsError::kBatchRequestTooLong,
-                                         "Batch requests cannot be longer than " + std::to_string(q.max_message_size) +
-                                             " bytes. You have sent " + std::to_string(total) + " bytes."));
+                                         "Batch requests cannot be longer than " +
+                                             std::to_string(storage::kMaxBatchPayload) + " bytes. You have sent " +
+                                             std::to_string(total) + " bytes."));
         Value ok(rapidjson::kArrayType), failed(rapidjson::kArrayType);
         for (const auto& e : (*entries)->GetArray()) {
           const std::string id = *str(e, "Id");

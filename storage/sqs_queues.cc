@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <random>
@@ -18,6 +19,9 @@ namespace esm::storage {
 namespace {
 
 constexpr std::int64_t kDedupWindowMs = 5 * 60 * 1000;
+
+bool valid_sqs_text(std::string_view s);
+std::string printable(std::string_view s);
 
 struct AttrRule {
   const char* name;
@@ -45,6 +49,7 @@ Status invalid_value(const std::string& name) {
 }
 
 Status check_attribute(const std::string& name, const std::string& value) {
+  if (!valid_sqs_text(value)) return invalid_value(printable(name));
   for (const auto& r : kIntAttributes) {
     if (name != r.name) continue;
     auto v = to_int(value);
@@ -73,7 +78,7 @@ Status check_attribute(const std::string& name, const std::string& value) {
     }
     return Status::ok();
   }
-  return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + name + ".");
+  return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + printable(name) + ".");
 }
 
 bool valid_queue_name(const std::string& name, bool fifo) {
@@ -180,6 +185,67 @@ bool valid_sqs_text(std::string_view s) {
   return true;
 }
 
+// Client input echoed in an error message: XML and JSON must stay well formed.
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 256));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7E) c = '?';
+  return out;
+}
+
+// SQS: alphanumerics, '_', '-' and '.', no leading, trailing or doubled '.', no AWS./Amazon. prefix.
+bool valid_attribute_name(std::string_view n) {
+  if (n.empty() || n.size() > 256 || n.front() == '.' || n.back() == '.' || n.find("..") != std::string_view::npos)
+    return false;
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+      return false;
+  auto lower_starts = [&](std::string_view prefix) {
+    if (n.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(n[i])) != prefix[i]) return false;
+    return true;
+  };
+  return !lower_starts("aws.") && !lower_starts("amazon.");
+}
+
+// "String", "Number" or "Binary", optionally followed by ".label".
+std::string_view base_type(std::string_view data_type) {
+  for (std::string_view t : {"String", "Number", "Binary"})
+    if (data_type == t || (data_type.starts_with(t) && data_type[t.size()] == '.' && data_type.size() > t.size() + 1))
+      return t;
+  return {};
+}
+
+// A decimal number as SQS accepts it: sign, digits with an optional point, optional exponent.
+bool valid_number(std::string_view s) {
+  std::size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  std::size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    std::size_t exp = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp;
+    if (exp == 0) return false;
+  }
+  return i == s.size();
+}
+
+// MessageGroupId and MessageDeduplicationId: 1 to 128 alphanumeric or punctuation characters.
+bool valid_fifo_token(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (char c : s)
+    if (c < 0x21 || c > 0x7E) return false;
+  return true;
+}
+
 std::string random_nonce() {
   thread_local std::mt19937_64 gen{std::random_device{}()};
   char buf[17];
@@ -202,6 +268,12 @@ Status sqs_error(SqsError e, std::string message) {
   if (e == SqsError::kQueueAlreadyExists) code = Code::kConflict;
   if (e == SqsError::kInvalidAction) code = Code::kUnknownOperation;
   return Status(code, std::move(message), static_cast<int>(e));
+}
+
+std::size_t message_size(const SendInput& in) {
+  std::size_t size = in.body.size();
+  for (const auto& a : in.attributes) size += a.name.size() + a.data_type.size() + a.value.size();
+  return size;
 }
 
 std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes) {
@@ -230,7 +302,7 @@ void QueueEngine::apply_attributes(Queue& q) {
   num("VisibilityTimeout", q.visibility_timeout_s, 30);
   num("DelaySeconds", q.delay_s, 0);
   num("MessageRetentionPeriod", q.retention_s, 345600);
-  num("MaximumMessageSize", q.max_message_size, 262144);
+  num("MaximumMessageSize", q.max_message_size, static_cast<int>(kMaxBatchPayload));
   num("ReceiveMessageWaitTimeSeconds", q.receive_wait_s, 0);
   q.content_based_dedup = q.attributes.count("ContentBasedDeduplication") &&
                           q.attributes.at("ContentBasedDeduplication") == "true";
@@ -304,6 +376,14 @@ Status QueueEngine::load(Connection& c, std::int64_t now_ms) {
       m.in_flight = true;
       if (it->second->fifo) ++it->second->groups_in_flight[m.group_id];
     }
+    // The deduplication ids of messages still queued outlive a restart (those of deleted
+    // messages do not: the schema has no table for them).
+    if (it->second->fifo && !m.dedup_id.empty() && m.dlq_source_arn.empty() && m.sent_ms + kDedupWindowMs > now_ms) {
+      const Queue& q = *it->second;
+      const bool per_group = q.attributes.count("DeduplicationScope") && q.attributes.at("DeduplicationScope") == "messageGroup";
+      it->second->dedup[per_group ? m.group_id + "\n" + m.dedup_id : m.dedup_id] =
+          Queue::Dedup{m.sent_ms + kDedupWindowMs, m.message_id, m.sequence_number};
+    }
     it->second->messages.emplace(m.rowid, std::move(m));
     ++n;
   }
@@ -348,19 +428,26 @@ Result<Queue*> QueueEngine::create_queue(Connection& c, const std::string& regio
     if (!fifo && (k == "ContentBasedDeduplication" || k == "DeduplicationScope" || k == "FifoThroughputLimit"))
       return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + k + ".");
   }
+  for (const auto& [k, v] : tags)
+    if (!valid_sqs_text(k) || !valid_sqs_text(v) || k.empty())
+      return sqs_error(SqsError::kInvalidParameterValue, "Tag key or value contains invalid characters.");
   std::map<std::string, std::string> attrs = attributes;
   if (fifo_attr != attributes.end() && !fifo) attrs.erase("FifoQueue");
   auto key = std::make_pair(region, name);
   if (auto it = queues_.find(key); it != queues_.end()) {
-    Queue& existing = *it->second;
+    // SQS compares the values in effect, so naming a default value matches a queue created
+    // without it.
+    const auto current = effective_attributes(*it->second);
     for (const auto& [k, v] : attrs) {
-      auto e = existing.attributes.find(k);
-      if (e == existing.attributes.end() || e->second != v)
+      auto e = current.find(k);
+      if (e == current.end() ? !v.empty() : e->second != v)
         return sqs_error(SqsError::kQueueAlreadyExists,
                          "A queue already exists with the same name and a different value for attribute " + k);
     }
-    return &existing;
+    return it->second.get();
   }
+  if (auto it = attrs.find("RedrivePolicy"); it != attrs.end())
+    if (Status s = check_dead_letter_target(it->second, fifo); !s.is_ok()) return s;
   auto q = std::make_unique<Queue>();
   q->id = next_queue_id_++;
   q->region = region;
@@ -417,8 +504,7 @@ std::vector<const Queue*> QueueEngine::list(const std::string& region, const std
   return out;
 }
 
-Result<std::map<std::string, std::string>> QueueEngine::get_attributes(Queue& q, const std::vector<std::string>& names,
-                                                                       std::int64_t now_ms) {
+std::map<std::string, std::string> QueueEngine::effective_attributes(const Queue& q) {
   std::map<std::string, std::string> all = q.attributes;
   all.erase("FifoQueue");
   all["VisibilityTimeout"] = std::to_string(q.visibility_timeout_s);
@@ -426,9 +512,6 @@ Result<std::map<std::string, std::string>> QueueEngine::get_attributes(Queue& q,
   all["MessageRetentionPeriod"] = std::to_string(q.retention_s);
   all["MaximumMessageSize"] = std::to_string(q.max_message_size);
   all["ReceiveMessageWaitTimeSeconds"] = std::to_string(q.receive_wait_s);
-  all["QueueArn"] = q.arn;
-  all["CreatedTimestamp"] = std::to_string(q.created_ms / 1000);
-  all["LastModifiedTimestamp"] = std::to_string(q.modified_ms / 1000);
   if (!all.count("SqsManagedSseEnabled")) all["SqsManagedSseEnabled"] = "true";
   if (q.fifo) {
     all["FifoQueue"] = "true";
@@ -436,8 +519,34 @@ Result<std::map<std::string, std::string>> QueueEngine::get_attributes(Queue& q,
     if (!all.count("DeduplicationScope")) all["DeduplicationScope"] = "queue";
     if (!all.count("FifoThroughputLimit")) all["FifoThroughputLimit"] = "perQueue";
   }
+  return all;
+}
+
+Status QueueEngine::check_dead_letter_target(const std::string& policy, bool fifo) {
+  if (policy.empty()) return Status::ok();
+  rapidjson::Document d;
+  d.Parse(policy.c_str(), policy.size());
+  const Queue* dlq = nullptr;
+  if (!d.HasParseError() && d.IsObject() && d.HasMember("deadLetterTargetArn") && d["deadLetterTargetArn"].IsString())
+    dlq = find_by_arn(d["deadLetterTargetArn"].GetString());
+  const std::string prefix = "Value " + printable(policy) + " for parameter RedrivePolicy is invalid. Reason: ";
+  if (!dlq) return sqs_error(SqsError::kInvalidParameterValue, prefix + "Dead letter target does not exist.");
+  if (dlq->fifo != fifo)
+    return sqs_error(SqsError::kInvalidParameterValue,
+                     prefix + "Dead-letter target must be the same type of queue (FIFO or standard) as the source.");
+  return Status::ok();
+}
+
+Result<std::map<std::string, std::string>> QueueEngine::get_attributes(Queue& q, const std::vector<std::string>& names,
+                                                                       std::int64_t now_ms) {
+  std::map<std::string, std::string> all = effective_attributes(q);
+  all["QueueArn"] = q.arn;
+  all["CreatedTimestamp"] = std::to_string(q.created_ms / 1000);
+  all["LastModifiedTimestamp"] = std::to_string(q.modified_ms / 1000);
   long long visible = 0, in_flight = 0, delayed = 0;
+  const std::int64_t retention_ms = static_cast<std::int64_t>(q.retention_s) * 1000;
   for (const auto& [_, m] : q.messages) {
+    if (m.sent_ms + retention_ms <= now_ms) continue;  // expired, deleted at the next sweep
     if (m.in_flight && m.visible_at_ms > now_ms) ++in_flight;
     else if (m.visible_at_ms > now_ms) ++delayed;
     else ++visible;
@@ -455,7 +564,7 @@ Result<std::map<std::string, std::string>> QueueEngine::get_attributes(Queue& q,
     }
     bool known = n == "Policy" || n == "RedrivePolicy" || n == "RedriveAllowPolicy" || n == "KmsMasterKeyId" ||
                  n == "KmsDataKeyReusePeriodSeconds";
-    if (!known) return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + n + ".");
+    if (!known) return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + printable(n) + ".");
   }
   return out;
 }
@@ -467,6 +576,8 @@ Status QueueEngine::set_attributes(Connection& c, Queue& q, const std::map<std::
     if (k == "FifoQueue" && (v == "true") != q.fifo) return invalid_value(k);
     if (!q.fifo && (k == "ContentBasedDeduplication" || k == "DeduplicationScope" || k == "FifoThroughputLimit"))
       return sqs_error(SqsError::kInvalidAttributeName, "Unknown Attribute " + k + ".");
+    if (k == "RedrivePolicy")
+      if (Status s = check_dead_letter_target(v, q.fifo); !s.is_ok()) return s;
   }
   for (const auto& [k, v] : attributes) {
     if (k == "FifoQueue") continue;
@@ -481,8 +592,13 @@ Status QueueEngine::set_attributes(Connection& c, Queue& q, const std::map<std::
 }
 
 Status QueueEngine::tag(Connection& c, Queue& q, const std::map<std::string, std::string>& tags) {
-  for (const auto& [k, v] : tags) q.tags[k] = v;
-  if (q.tags.size() > 50) return sqs_error(SqsError::kInvalidParameterValue, "Too many tags added for queue " + q.name + ".");
+  for (const auto& [k, v] : tags)
+    if (!valid_sqs_text(k) || !valid_sqs_text(v) || k.empty())
+      return sqs_error(SqsError::kInvalidParameterValue, "Tag key or value contains invalid characters.");
+  auto merged = q.tags;
+  for (const auto& [k, v] : tags) merged[k] = v;
+  if (merged.size() > 50) return sqs_error(SqsError::kInvalidParameterValue, "Too many tags added for queue " + q.name + ".");
+  q.tags = std::move(merged);
   return persist_queue(c, q);
 }
 
@@ -494,40 +610,35 @@ Status QueueEngine::untag(Connection& c, Queue& q, const std::vector<std::string
 Status QueueEngine::validate_message(const Queue& q, const SendInput& in) const {
   if (in.body.empty())
     return sqs_error(SqsError::kMissingParameter, "The request must contain the parameter MessageBody.");
-  std::size_t size = in.body.size();
   if (in.attributes.size() > 10)
     return sqs_error(SqsError::kInvalidParameterValue,
                      "Number of message attributes [" + std::to_string(in.attributes.size()) +
                          "] exceeds the allowed maximum [10].");
   for (const auto& a : in.attributes) {
-    size += a.name.size() + a.data_type.size() + a.value.size();
-    if (a.name.empty() || a.name.size() > 256)
-      return sqs_error(SqsError::kInvalidParameterValue, "Message attribute name '" + a.name + "' is invalid.");
-    const bool is_binary = a.data_type.starts_with("Binary");
-    const bool is_number = a.data_type.starts_with("Number");
-    if (!is_binary && !is_number && !a.data_type.starts_with("String"))
+    if (!valid_attribute_name(a.name))
+      return sqs_error(SqsError::kInvalidParameterValue, "Message (user) attribute name '" + printable(a.name) +
+                                                             "' is invalid. Names may hold alphanumerics, '_', '-' "
+                                                             "and '.', at most 256, and must not start with AWS. "
+                                                             "or Amazon.");
+    const std::string_view type = base_type(a.data_type);
+    if (type.empty() || a.data_type.size() > 256 || !valid_sqs_text(a.data_type))
       return sqs_error(SqsError::kInvalidParameterValue,
                        "The type of message (user) attribute '" + a.name + "' is invalid. You must use only the "
                        "following supported type prefixes: Binary, Number, String.");
-    if (a.binary != is_binary)
+    const bool is_binary = type == "Binary";
+    if (a.binary != is_binary || a.value.empty())
       return sqs_error(SqsError::kInvalidParameterValue,
-                       "Message (user) attribute '" + a.name + "' must contain a non-empty value of type '" +
-                           (is_binary ? "Binary" : "String") + "'.");
-    if (!is_binary && a.value.empty())
+                       "Message (user) attribute '" + a.name +
+                           "' must contain a non-empty message attribute value for message attribute type '" +
+                           std::string(type) + "'.");
+    if (type == "Number" && !valid_number(a.value))
       return sqs_error(SqsError::kInvalidParameterValue,
-                       "Message (user) attribute '" + a.name + "' must contain a non-empty message attribute value for message attribute type '" + a.data_type.substr(0, a.data_type.find('.')) + "'.");
-    if (is_number) {
-      char* end = nullptr;
-      std::strtod(a.value.c_str(), &end);
-      if (end != a.value.c_str() + a.value.size())
-        return sqs_error(SqsError::kInvalidParameterValue,
-                         "Can't cast the value of message (user) attribute '" + a.name + "' to a number.");
-    }
+                       "Can't cast the value of message (user) attribute '" + a.name + "' to a number.");
     if (!is_binary && !valid_sqs_text(a.value))
       return sqs_error(SqsError::kInvalidParameterValue,
                        "Message (user) attribute '" + a.name + "' contains invalid characters.");
   }
-  if (size > static_cast<std::size_t>(q.max_message_size))
+  if (message_size(in) > static_cast<std::size_t>(q.max_message_size))
     return sqs_error(SqsError::kInvalidParameterValue,
                      "One or more parameters are invalid. Reason: Message must be shorter than " +
                          std::to_string(q.max_message_size) + " bytes.");
@@ -535,6 +646,8 @@ Status QueueEngine::validate_message(const Queue& q, const SendInput& in) const 
     return sqs_error(SqsError::kInvalidMessageContents,
                      "Invalid characters found. Valid characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to "
                      "#xFFFD | #x10000 to #x10FFFF");
+  if (!valid_sqs_text(in.trace_header))
+    return sqs_error(SqsError::kInvalidParameterValue, "Message system attribute 'AWSTraceHeader' is invalid.");
   if (q.fifo) {
     if (in.group_id.empty())
       return sqs_error(SqsError::kMissingParameter, "The request must contain the parameter MessageGroupId.");
@@ -549,10 +662,17 @@ Status QueueEngine::validate_message(const Queue& q, const SendInput& in) const 
                        "provided explicitly");
   } else if (!in.dedup_id.empty()) {
     return sqs_error(SqsError::kInvalidParameterValue,
-                     "Value " + in.dedup_id +
+                     "Value " + printable(in.dedup_id) +
                          " for parameter MessageDeduplicationId is invalid. Reason: The request includes a parameter "
                          "that is not valid for this queue type.");
   }
+  // Standard queues accept MessageGroupId (fair queues) under the same rules.
+  for (const auto& [param, value] : {std::pair<const char*, const std::string&>{"MessageGroupId", in.group_id},
+                                     std::pair<const char*, const std::string&>{"MessageDeduplicationId", in.dedup_id}})
+    if (!value.empty() && !valid_fifo_token(value))
+      return sqs_error(SqsError::kInvalidParameterValue,
+                       "Value " + printable(value) + " for parameter " + param + " is invalid. Reason: " + param +
+                           " can only include alphanumeric and punctuation characters. 1 to 128 in length.");
   if (in.delay_s && (*in.delay_s < 0 || *in.delay_s > 900))
     return sqs_error(SqsError::kInvalidParameterValue,
                      "Value " + std::to_string(*in.delay_s) +
@@ -588,6 +708,9 @@ Status QueueEngine::insert_message(Connection& c, Queue& q, SqsMessage& m) {
 
 Result<SendResult> QueueEngine::send(Connection& c, Queue& q, SendInput in, std::int64_t now_ms) {
   if (Status s = validate_message(q, in); !s.is_ok()) return s;
+  std::string md5_system;
+  if (!in.trace_header.empty())
+    md5_system = md5_of_attributes({MessageAttribute{"AWSTraceHeader", "String", in.trace_header, false}});
   std::sort(in.attributes.begin(), in.attributes.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   SqsMessage m;
   m.body = std::move(in.body);
@@ -606,7 +729,7 @@ Result<SendResult> QueueEngine::send(Connection& c, Queue& q, SendInput in, std:
       dedup_key = m.group_id + "\n" + m.dedup_id;
     auto it = q.dedup.find(dedup_key);
     if (it != q.dedup.end() && it->second.expires_ms > now_ms)
-      return SendResult{it->second.message_id, m.md5_body, m.md5_attributes, it->second.sequence_number};
+      return SendResult{it->second.message_id, m.md5_body, m.md5_attributes, it->second.sequence_number, md5_system};
     char seq[32];
     std::snprintf(seq, sizeof seq, "%020lld", static_cast<long long>(++q.next_sequence));
     m.sequence_number = seq;
@@ -620,7 +743,7 @@ Result<SendResult> QueueEngine::send(Connection& c, Queue& q, SendInput in, std:
     m.message_id = new_uuid();
   }
   if (Status s = insert_message(c, q, m); !s.is_ok()) return s;
-  SendResult r{m.message_id, m.md5_body, m.md5_attributes, m.sequence_number};
+  SendResult r{m.message_id, m.md5_body, m.md5_attributes, m.sequence_number, md5_system};
   q.messages.emplace(m.rowid, std::move(m));
   serve_waiters(c, q, now_ms);
   return r;
@@ -631,10 +754,10 @@ std::string QueueEngine::receipt_for(const Queue& q, const SqsMessage& m) const 
                        m.message_id);
 }
 
-Result<std::pair<Queue*, std::int64_t>> QueueEngine::decode_receipt(Queue& q, const std::string& handle) {
+Result<SqsMessage*> QueueEngine::decode_receipt(Queue& q, const std::string& handle) {
   auto invalid = [&] {
     return sqs_error(SqsError::kReceiptHandleIsInvalid,
-                     "The input receipt handle \"" + handle + "\" is not a valid receipt handle.");
+                     "The input receipt handle \"" + printable(handle) + "\" is not a valid receipt handle.");
   };
   auto raw = base64_decode(handle);
   if (!raw || !raw->starts_with("esmd:")) return invalid();
@@ -643,13 +766,20 @@ Result<std::pair<Queue*, std::int64_t>> QueueEngine::decode_receipt(Queue& q, co
     const auto colon = rest.find(':');
     if (colon == std::string_view::npos) return false;
     auto [p, ec] = std::from_chars(rest.data(), rest.data() + colon, out);
+    const bool ok = ec == std::errc() && p == rest.data() + colon;
     rest.remove_prefix(colon + 1);
-    return ec == std::errc() && p == rest.data() - 1;
+    return ok;
   };
   std::int64_t qid = 0, rowid = 0;
   if (!next(qid) || !next(rowid)) return invalid();
+  const auto nonce_end = rest.find(':');
+  if (nonce_end == std::string_view::npos) return invalid();
+  const std::string_view message_id = rest.substr(nonce_end + 1);
   if (qid != q.id) return invalid();
-  return std::make_pair(&q, rowid);
+  // SQLite may give a deleted message's rowid to a new one: the message id tells them apart.
+  auto it = q.messages.find(rowid);
+  if (it == q.messages.end() || it->second.message_id != message_id) return static_cast<SqsMessage*>(nullptr);
+  return &it->second;
 }
 
 void QueueEngine::release_group(Queue& q, SqsMessage& m) {
@@ -705,14 +835,16 @@ std::vector<Received> QueueEngine::take_visible(Connection& c, Queue& q, const R
     if (q.redrive && m.receive_count >= q.redrive->max_receive_count) {
       Queue* dlq = find_by_arn(q.redrive->dead_letter_arn);
       if (dlq && dlq != &q) {
+        // ApproximateReceiveCount counts receives across all queues, so the count and the
+        // first receive travel with the message.
         SqsMessage moved = m;
         moved.rowid = 0;
-        moved.receive_count = 0;
-        moved.first_receive_ms = 0;
         moved.in_flight = false;
         moved.visible_at_ms = now_ms;
         moved.dlq_source_arn = q.arn;
         if (dlq->fifo) {
+          // A FIFO dead-letter queue restarts the retention clock; a standard one does not.
+          moved.sent_ms = now_ms;
           char seq[32];
           std::snprintf(seq, sizeof seq, "%020lld", static_cast<long long>(++dlq->next_sequence));
           moved.sequence_number = seq;
@@ -764,9 +896,9 @@ void QueueEngine::serve_waiters(Connection& c, Queue& q, std::int64_t now_ms) {
 }
 
 void QueueEngine::receive(Connection& c, Queue& q, const ReceiveOptions& opt, std::int64_t now_ms, ReceiveCallback cb) {
-  std::vector<Received> got;
   // Earlier long polls are served first, as SQS serves its oldest waiting request.
-  if (q.waiters.empty()) got = take_visible(c, q, opt, now_ms);
+  serve_waiters(c, q, now_ms);
+  std::vector<Received> got = take_visible(c, q, opt, now_ms);
   if (!got.empty() || opt.wait_ms <= 0) {
     db_.defer([cb = std::move(cb), got = std::move(got)]() mutable { cb(std::move(got)); });
     return;
@@ -783,10 +915,9 @@ void QueueEngine::receive(Connection& c, Queue& q, const ReceiveOptions& opt, st
 Status QueueEngine::delete_message(Connection& c, Queue& q, const std::string& receipt_handle) {
   auto r = decode_receipt(q, receipt_handle);
   if (!r) return r.status();
-  auto it = q.messages.find(r->second);
   // Deleting an already deleted message succeeds, as in SQS.
-  if (it == q.messages.end()) return Status::ok();
-  return remove_message(c, q, it);
+  if (*r == nullptr) return Status::ok();
+  return remove_message(c, q, q.messages.find((*r)->rowid));
 }
 
 Status QueueEngine::change_visibility(Connection& c, Queue& q, const std::string& receipt_handle, int timeout_s,
@@ -798,12 +929,12 @@ Status QueueEngine::change_visibility(Connection& c, Queue& q, const std::string
                          "provided.");
   auto r = decode_receipt(q, receipt_handle);
   if (!r) return r.status();
-  auto it = q.messages.find(r->second);
-  if (it == q.messages.end() || !it->second.in_flight || it->second.visible_at_ms <= now_ms)
+  SqsMessage* m = *r;
+  if (m == nullptr || !m->in_flight || m->visible_at_ms <= now_ms)
     return sqs_error(SqsError::kMessageNotInflight, "Message does not exist or is not available for visibility timeout change.");
-  it->second.visible_at_ms = now_ms + static_cast<std::int64_t>(timeout_s) * 1000;
+  m->visible_at_ms = now_ms + static_cast<std::int64_t>(timeout_s) * 1000;
   Statement& st = c.prepare("UPDATE sqs_messages SET visible_at_ms = ? WHERE rowid = ?");
-  st.bind(1, it->second.visible_at_ms).bind(2, it->first);
+  st.bind(1, m->visible_at_ms).bind(2, m->rowid);
   if (Status s = st.run(); !s.is_ok()) return s;
   if (timeout_s == 0) serve_waiters(c, q, now_ms);
   db_.poke();
@@ -834,6 +965,19 @@ void QueueEngine::release(Connection& c, Queue& q, const std::vector<std::string
   for (const auto& h : receipt_handles) (void)change_visibility(c, q, h, 0, now_ms);
 }
 
+void QueueEngine::expire(Connection& c, Queue& q, std::int64_t now_ms) {
+  // Messages are kept in send order, so the expired ones lead; a message moved in from a
+  // source queue keeps its older timestamp and may sit behind younger ones until a receive
+  // (take_visible) or this sweep reaches it.
+  const std::int64_t retention_ms = static_cast<std::int64_t>(q.retention_s) * 1000;
+  std::size_t n = 0;
+  while (!q.messages.empty() && q.messages.begin()->second.sent_ms + retention_ms <= now_ms) {
+    (void)remove_message(c, q, q.messages.begin());
+    ++n;
+  }
+  if (n > 0) spdlog::debug("sqs: {} messages in {} passed the retention period", n, q.name);
+}
+
 std::optional<std::int64_t> QueueEngine::tick(Connection& c, std::int64_t now_ms) {
   std::optional<std::int64_t> next;
   auto consider = [&](std::int64_t t) {
@@ -841,6 +985,9 @@ std::optional<std::int64_t> QueueEngine::tick(Connection& c, std::int64_t now_ms
   };
   for (auto& [_, qp] : queues_) {
     Queue& q = *qp;
+    expire(c, q, now_ms);
+    if (!q.messages.empty())
+      consider(q.messages.begin()->second.sent_ms + static_cast<std::int64_t>(q.retention_s) * 1000);
     if (q.waiters.empty()) continue;
     for (auto& w : q.waiters) {
       if (!w->done && w->deadline_ms <= now_ms) {

@@ -95,7 +95,7 @@ struct Queue {
   int visibility_timeout_s = 30;
   int delay_s = 0;
   int retention_s = 345600;
-  int max_message_size = 262144;
+  int max_message_size = 1048576;
   int receive_wait_s = 0;
   std::optional<RedrivePolicy> redrive;
   std::map<std::string, std::string> attributes;  // every settable attribute as last set
@@ -131,6 +131,7 @@ struct SendResult {
   std::string md5_body;
   std::string md5_attributes;
   std::string sequence_number;
+  std::string md5_system_attributes;  // of AWSTraceHeader, when sent
 };
 
 struct ReceiveOptions {
@@ -198,6 +199,11 @@ class QueueEngine {
   Status validate_message(const Queue& q, const SendInput& in) const;
 
  private:
+  // Every settable attribute with its value in effect, defaults included.
+  static std::map<std::string, std::string> effective_attributes(const Queue& q);
+  // InvalidParameterValue unless the RedrivePolicy names an existing queue of the same type.
+  Status check_dead_letter_target(const std::string& policy, bool fifo);
+  void expire(Connection& c, Queue& q, std::int64_t now_ms);
   std::vector<Received> take_visible(Connection& c, Queue& q, const ReceiveOptions& opt, std::int64_t now_ms);
   void serve_waiters(Connection& c, Queue& q, std::int64_t now_ms);
   void apply_attributes(Queue& q);
@@ -205,7 +211,8 @@ class QueueEngine {
   Status insert_message(Connection& c, Queue& q, SqsMessage& m);
   Status remove_message(Connection& c, Queue& q, std::map<std::int64_t, SqsMessage>::iterator it);
   void release_group(Queue& q, SqsMessage& m);
-  Result<std::pair<Queue*, std::int64_t>> decode_receipt(Queue& q, const std::string& handle);
+  // The message a receipt handle names: NotFound (nullptr) when that message is gone.
+  Result<SqsMessage*> decode_receipt(Queue& q, const std::string& handle);
   std::string receipt_for(const Queue& q, const SqsMessage& m) const;
 
   DbWorker& db_;
@@ -217,5 +224,12 @@ class QueueEngine {
 
 // AWS's MD5OfMessageAttributes over attributes sorted by name.
 std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes);
+
+// The total size SendMessageBatch may carry, bodies and attributes together, and the largest
+// MaximumMessageSize (AWS raised both to 1 MiB in 2025).
+inline constexpr std::size_t kMaxBatchPayload = 1048576;
+
+// The size SQS counts for a message: body plus each attribute's name, type and value.
+std::size_t message_size(const SendInput& in);
 
 }  // namespace esm::storage

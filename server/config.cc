@@ -1,6 +1,10 @@
 #include "server/config.h"
 
+#include "api/admin_api.h"
+
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <charconv>
 #include <fstream>
@@ -111,6 +115,7 @@ Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn)
     }
   }
   bool cli_functions = false;
+  bool cli_files = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (!arg.starts_with("--")) return invalid_parameter("unexpected argument '" + std::string(arg) + "' (see --help)");
@@ -131,6 +136,10 @@ Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn)
       value = argv[++i];
     } else if (!flag->takes_value && !has_value) {
       value = "true";
+    }
+    if (arg == "functions-file" && !cli_files) {
+      files.clear();
+      cli_files = true;
     }
     if (arg == "function" && !cli_functions) {
       // Flags replace what the environment said.
@@ -161,12 +170,14 @@ Status load_functions_file(const std::string& path, std::vector<FunctionSpec>& o
     if (!is_valid_function_name(f.name)) return invalid_parameter("--functions-file: invalid function name '" + f.name + "'");
     if (m.value.IsString()) {
       f.target = m.value.GetString();
-    } else if (m.value.IsObject() && m.value.HasMember("Target") && m.value["Target"].IsString()) {
-      f.target = m.value["Target"].GetString();
-      if (m.value.HasMember("Timeout") && m.value["Timeout"].IsNumber())
-        f.timeout_ms = static_cast<int>(m.value["Timeout"].GetDouble() * 1000);
-      if (m.value.HasMember("Concurrency") && m.value["Concurrency"].IsInt())
-        f.concurrency = m.value["Concurrency"].GetInt();
+    } else if (m.value.IsObject()) {
+      // The same checks as PUT /_esmd/functions/{name}.
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      m.value.Accept(w);
+      auto spec = api::parse_function_registration(f.name, std::string(buf.GetString(), buf.GetSize()));
+      if (!spec) return invalid_parameter("--functions-file: function '" + f.name + "': " + spec.status().message());
+      f = *spec;
     } else {
       return invalid_parameter("--functions-file: function '" + f.name + "' needs a TARGET string or {\"Target\": ...}");
     }

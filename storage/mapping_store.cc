@@ -131,8 +131,13 @@ std::string select_sql(const char* where) { return std::string("SELECT ") + kCol
 }  // namespace
 
 Status insert_mapping(Connection& c, Mapping& m) {
-  Statement& q = c.prepare("SELECT COALESCE(MAX(seq), 0) + 1 FROM mappings");
-  m.seq = q.step() ? q.int64(0) : 1;
+  Statement& q = c.prepare("UPDATE counters SET value = value + 1 WHERE name = 'mapping_seq' RETURNING value");
+  if (!q.step()) {
+    Status s = q.status().is_ok() ? internal_error("the mapping sequence counter is missing") : q.status();
+    q.reset();
+    return s;
+  }
+  m.seq = q.int64(0);
   q.reset();
   Statement& st = c.prepare(std::string("INSERT INTO mappings(") + kColumns +
                             ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");

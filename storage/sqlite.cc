@@ -99,6 +99,12 @@ CREATE TABLE sqs_messages(
 );
 CREATE INDEX sqs_messages_by_queue ON sqs_messages(queue_id, rowid);
 )sql",
+    // Creation sequence numbers only grow, so a List marker never skips a newer mapping that
+    // took a deleted mapping's number.
+    R"sql(
+CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters(name, value) SELECT 'mapping_seq', COALESCE(MAX(seq), 0) FROM mappings;
+)sql",
 }};
 
 }  // namespace

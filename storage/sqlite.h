@@ -101,6 +101,6 @@ class Transaction {
 
 // Brings the schema to the newest version; idempotent.
 Status migrate(Connection& c);
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 }  // namespace esm::storage

@@ -41,6 +41,11 @@ Response empty_response(int status) {
   return r;
 }
 
+Response pattern_violation(const std::string& value, const char* member, const char* pattern) {
+  return lambda_error(validation_error(
+      validation_message(value, member, std::string("Member must satisfy regular expression pattern: ") + pattern)));
+}
+
 std::string unsupported(std::string_view member) {
   return "Unsupported " + std::string(member) + " parameter for given event source mapping type.";
 }
@@ -451,12 +456,17 @@ void LambdaApi::list(Request& req, Reply reply) {
     if (!seq) return reply(lambda_error(invalid_parameter("Invalid Marker: " + *marker)));
     q.after_seq = *seq;
   }
-  if (const std::string* arn = req.query_param("EventSourceArn"); arn && !arn->empty()) q.event_source_arn = *arn;
+  // The filters pass the model layer first, as in Create: a value that breaks the member's pattern
+  // is a ValidationException, while a well-formed one that names nothing lists nothing.
+  if (const std::string* arn = req.query_param("EventSourceArn"); arn && !arn->empty()) {
+    if (!parse_arn(*arn)) return reply(pattern_violation(*arn, "eventSourceArn", kEventSourceArnPattern));
+    q.event_source_arn = *arn;
+  }
   bool matches_nothing = false;
   if (const std::string* fn = req.query_param("FunctionName"); fn && !fn->empty()) {
-    auto ref = parse_function_ref(*fn);
+    auto ref = fn->size() <= 256 ? parse_function_ref(*fn) : std::nullopt;
     if (!ref) {
-      matches_nothing = true;
+      return reply(pattern_violation(*fn, "functionName", kFunctionNamePattern));
     } else if ((!ref->region.empty() && ref->region != req.region) ||
                (!ref->account.empty() && ref->account != options_.account)) {
       matches_nothing = true;
@@ -580,7 +590,7 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
   std::vector<std::string> keys;
   if (method == "POST") {
     rapidjson::Document d;
-    d.Parse(req.body.c_str(), req.body.size());
+    d.Parse<rapidjson::kParseValidateEncodingFlag>(req.body.c_str(), req.body.size());
     if (d.HasParseError() || !d.IsObject())
       return reply(lambda_error(invalid_parameter("Could not parse request body into json")));
     auto it = d.FindMember("Tags");

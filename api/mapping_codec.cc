@@ -12,6 +12,12 @@
 #include "core/arn.h"
 
 namespace esm::api {
+const char* const kFunctionNamePattern =
+    "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
+    "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?";
+const char* const kEventSourceArnPattern =
+    "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)";
+
 namespace {
 
 using rapidjson::Document;
@@ -41,6 +47,38 @@ std::string lower_camel(std::string_view path) {
   return out;
 }
 
+constexpr const char* kBootstrapServerPattern =
+    "(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\\-]*[a-zA-Z0-9])\\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\\-]*[A-Za-z0-9]):"
+    "[0-9]{1,5}";
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// kBootstrapServerPattern: dot-separated host labels of letters, digits and inner hyphens, then
+// a port of one to five digits.
+bool is_bootstrap_server(std::string_view s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string_view port = s.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  std::string_view host = s.substr(0, colon);
+  for (;;) {
+    const auto dot = host.find('.');
+    const std::string_view label = host.substr(0, dot);
+    if (label.empty() || !is_alnum(label.front()) || !is_alnum(label.back())) return false;
+    for (char c : label)
+      if (!is_alnum(c) && c != '-') return false;
+    if (dot == std::string_view::npos) return true;
+    host.remove_prefix(dot + 1);
+  }
+}
+
+// A list of strings as AWS prints it in a validation message (Java's List.toString()).
+std::string java_list(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i];
+  return out + "]";
+}
+
 // Collects model-layer violations and type errors while walking the body.
 class Checker {
  public:
@@ -49,10 +87,13 @@ class Checker {
       type_error_ = "Could not parse request body into json: Unexpected value type for '" + member + "', expected " +
                     expected;
   }
+  // member is an AWS member path ("ScalingConfig.MaximumConcurrency"), printed lowerCamel
+  // unless camel is false (a path that is already in its printed form).
   void violation(const std::string& value, const std::string& member, const std::string& constraint,
-                 bool is_null = false) {
+                 bool is_null = false, bool camel = true) {
     std::string v = is_null ? "null" : "'" + value + "'";
-    violations_.push_back("Value " + v + " at '" + lower_camel(member) + "' failed to satisfy constraint: " + constraint);
+    violations_.push_back("Value " + v + " at '" + (camel ? lower_camel(member) : member) +
+                          "' failed to satisfy constraint: " + constraint);
   }
   void range(const std::string& member, long long v, long long lo, long long hi) {
     if (v < lo)
@@ -247,7 +288,8 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     d.SetObject();
   } else {
-    d.Parse(text.data(), text.size());
+    // Strings are stored and echoed back; invalid UTF-8 would make every later answer invalid JSON.
+    d.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
     if (d.HasParseError())
       return invalid_parameter(std::string("Could not parse request body into json: ") +
                                rapidjson::GetParseError_En(d.GetParseError()) + " (at offset " +
@@ -263,9 +305,7 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
   if (r.function_name) {
     if (r.function_name->empty() || r.function_name->size() > 256 || !parse_function_ref(*r.function_name))
       ck.violation(*r.function_name, "FunctionName",
-                   "Member must satisfy regular expression pattern: "
-                   "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
-                   "([a-zA-Z0-9-_\\.]+)(:(\\$LATEST(\\.PUBLISHED)?|[a-zA-Z0-9-_]+))?");
+                   std::string("Member must satisfy regular expression pattern: ") + kFunctionNamePattern);
   } else if (is_create) {
     ck.violation("", "FunctionName", "Member must not be null", true);
   }
@@ -273,8 +313,7 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
     r.event_source_arn = get_string(d, "EventSourceArn", ck, "EventSourceArn");
     if (r.event_source_arn && !parse_arn(*r.event_source_arn))
       ck.violation(*r.event_source_arn, "EventSourceArn",
-                   "Member must satisfy regular expression pattern: "
-                   "arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}(-gov)?-[a-z]+-\\d{1})?:(\\d{12})?:(.*)");
+                   std::string("Member must satisfy regular expression pattern: ") + kEventSourceArnPattern);
     r.starting_position = get_string(d, "StartingPosition", ck, "StartingPosition");
     if (r.starting_position)
       ck.one_of("StartingPosition", *r.starting_position,
@@ -313,11 +352,28 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
             }
             servers.emplace_back(s.GetString(), s.GetStringLength());
           }
+          // The map key is an enum value, not a member name, so it keeps its spelling.
+          const std::string path = lower_camel("SelfManagedEventSource.Endpoints") + ".KAFKA_BOOTSTRAP_SERVERS";
           if (servers.empty() || servers.size() > 10)
-            ck.violation("[...]", "SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS",
+            ck.violation(java_list(servers), path,
                          servers.empty() ? "Member must have length greater than or equal to 1"
-                                         : "Member must have length less than or equal to 10");
+                                         : "Member must have length less than or equal to 10",
+                         false, false);
+          for (const auto& server : servers) {
+            if (server.empty() || server.size() > 300)
+              ck.violation(server, path + ".member",
+                           server.empty() ? "Member must have length greater than or equal to 1"
+                                          : "Member must have length less than or equal to 300",
+                           false, false);
+            else if (!is_bootstrap_server(server))
+              ck.violation(server, path + ".member",
+                           std::string("Member must satisfy regular expression pattern: ") + kBootstrapServerPattern,
+                           false, false);
+          }
         }
+        // An empty Endpoints map would create a Kafka mapping with no broker at all.
+        if (ep->MemberCount() == 0)
+          ck.violation("{}", "SelfManagedEventSource.Endpoints", "Member must have length greater than or equal to 1");
         r.bootstrap_servers = std::move(servers);
       }
     }
@@ -430,6 +486,12 @@ std::string merge_extras(const std::string& base, const std::string& patch) {
   for (auto& m : p.GetObject()) {
     const std::string name(m.name.GetString(), m.name.GetStringLength());
     auto it = b.FindMember(name.c_str());
+    // KMSKeyArn "" is how clients (Terraform) remove the key: filters go back to unencrypted and
+    // the member is omitted, as every unset optional member is.
+    if (name == "KMSKeyArn" && m.value.IsString() && m.value.GetStringLength() == 0) {
+      if (it != b.MemberEnd()) b.RemoveMember(it);
+      continue;
+    }
     const bool kafka_block = name.ends_with("KafkaEventSourceConfig");
     if (kafka_block && it != b.MemberEnd() && it->value.IsObject() && m.value.IsObject()) {
       for (auto& inner : m.value.GetObject()) {

@@ -14,6 +14,10 @@
 
 namespace esm::api {
 
+// Model patterns that ValidationException messages quote (botocore NamespacedFunctionName, Arn).
+extern const char* const kFunctionNamePattern;
+extern const char* const kEventSourceArnPattern;
+
 struct MappingRequest {
   std::set<std::string> present;  // AWS names of the members the request sent (non-null)
 

@@ -1,30 +1,61 @@
 #pragma once
-// esmd's own routes under /_esmd: health, and the function registry (server issue §6).
-// Errors use the Lambda error table. Threading as LambdaApi.
+// esmd's own routes under /_esmd: health, the function registry (server issue §6), and the
+// invocation log (issue 3 §2). Errors use the Lambda error table. Threading as LambdaApi.
+//
+//   GET    /_esmd/health
+//   GET    /_esmd/functions                  PUT|GET|DELETE /_esmd/functions/{name}
+//   POST   /_esmd/functions/{name}/invoke    body = the event; ?Qualifier= optional. Answers
+//          200 {"Outcome","StatusCode","FunctionError","Payload","ExecutedVersion","RequestId",
+//          "DurationMs","Detail"} once the invocation finished, whatever its outcome.
+//   GET    /_esmd/invocations                ?function=NAME|ARN &mapping=UUID &limit=1..10000
+//          (default 100) &since=SEQ. {"Invocations":[...],"LastSeq":n}, oldest first. Without
+//          `since` the newest `limit` entries; with it the oldest `limit` entries after SEQ, so
+//          that a client can walk forward from the LastSeq it saw before acting.
+//   DELETE /_esmd/invocations                clears the log (seq numbers keep increasing)
 
 #include <string>
 
 #include "api/http.h"
 #include "core/function_registry.h"
+#include "core/invocation_log.h"
+#include "core/invoke.h"
 #include "storage/db_worker.h"
 
 namespace esm::api {
 
 class AdminApi {
  public:
-  AdminApi(storage::DbWorker& db, FunctionRegistry& functions, std::string version)
-      : db_(db), functions_(functions), version_(std::move(version)) {}
+  // account: for the ARN of a function invoked through /_esmd/functions/{name}/invoke.
+  AdminApi(storage::DbWorker& db, FunctionRegistry& functions, InvocationLog& invocations, Invoker& invoker,
+           std::string version, std::string account)
+      : db_(db),
+        functions_(functions),
+        invocations_(invocations),
+        invoker_(invoker),
+        version_(std::move(version)),
+        account_(std::move(account)) {}
 
   static bool matches(const Request& req) { return req.path.starts_with("/_esmd/"); }
   void handle(Request req, Reply reply);
 
  private:
+  void invoke(const std::string& name, Request& req, Reply reply);
+  void list_invocations(const Request& req, Reply reply);
+
   storage::DbWorker& db_;
   FunctionRegistry& functions_;
+  InvocationLog& invocations_;
+  Invoker& invoker_;
   std::string version_;
+  std::string account_;
 };
 
 // Parses a registration body {"Target": "...", "Timeout": seconds, "Concurrency": n}.
 Result<FunctionSpec> parse_function_registration(const std::string& name, const std::string& body);
+// Parses the query of GET /_esmd/invocations.
+Result<InvocationQuery> parse_invocation_query(const Request& req);
+// One entry of GET /_esmd/invocations, as JSON. The event is embedded as JSON when it is
+// valid JSON, else as a string.
+std::string invocation_json(const InvocationRecord& r);
 
 }  // namespace esm::api

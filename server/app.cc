@@ -35,7 +35,9 @@ Status App::start() {
   db_ = std::make_unique<storage::DbWorker>(std::move(conn).value(), clock_);
   lambda_ = std::make_unique<api::LambdaApi>(
       *db_, *functions_, clock_, api::LambdaOptions{config_.account_id, config_.transition_delay_ms});
-  admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, kVersion);
+  invocations_ = std::make_unique<InvocationLog>();
+  invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
+  admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);
   db_->start([this](storage::Connection& c, std::int64_t now) { return lambda_->tick(c, now); });
 
   http_ = std::make_unique<HttpServer>(ioc_, [this](api::Request req, api::Reply reply) {

@@ -2,9 +2,12 @@
 // App: the composition root. Owns every long-lived object and wires them together.
 //
 // Construction order (members below, top to bottom): clock, database worker, function
-// registry, the APIs, the io_context and the HTTP server.
+// registry, invocation log, the APIs, the io_context, the function invoker (it runs on the
+// io_context) and the HTTP server.
 // Shutdown order (stop()): stop accepting, stop the io_context and join its threads (no more
-// requests), then stop the database worker after it has committed every queued job.
+// requests, no more invocation completions), then stop the database worker after it has
+// committed every queued job. Destruction then kills still-running exec: children (the
+// invoker, destroyed before the io_context whose handlers still reference its parts).
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
@@ -15,6 +18,8 @@
 #include "api/lambda_api.h"
 #include "core/clock.h"
 #include "core/function_registry.h"
+#include "core/invocation_log.h"
+#include "pollers/invoker.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
@@ -40,9 +45,11 @@ class App {
   SystemClock clock_;
   std::unique_ptr<storage::DbWorker> db_;
   std::unique_ptr<FunctionRegistry> functions_;
+  std::unique_ptr<InvocationLog> invocations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
   boost::asio::io_context ioc_;
+  std::unique_ptr<pollers::FunctionInvoker> invoker_;
   std::unique_ptr<HttpServer> http_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

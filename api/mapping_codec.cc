@@ -223,7 +223,10 @@ void check_opaque(const Value& body, Checker& ck) {
     }
   }
   if (auto q = get_string_list(body, "Queues", ck, "Queues")) {
-    if (q->size() != 1) ck.violation("[...]", "Queues", "Member must have length less than or equal to 1");
+    if (q->size() != 1)
+      ck.violation(java_list(*q), "Queues",
+                   q->empty() ? "Member must have length greater than or equal to 1"
+                              : "Member must have length less than or equal to 1");
     for (const auto& s : *q) ck.length("Queues.member", s, 1, 1000);
   }
   for (const char* block : {"AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig"}) {
@@ -247,7 +250,8 @@ void check_opaque(const Value& body, Checker& ck) {
   }
   if (const Value* m = get_object(body, "MetricsConfig", ck, "MetricsConfig")) {
     if (auto list = get_string_list(*m, "Metrics", ck, "MetricsConfig.Metrics")) {
-      if (list->size() > 3) ck.violation("[...]", "MetricsConfig.Metrics", "Member must have length less than or equal to 3");
+      if (list->size() > 3)
+        ck.violation(java_list(*list), "MetricsConfig.Metrics", "Member must have length less than or equal to 3");
       for (const auto& s : *list)
         ck.one_of("MetricsConfig.Metrics.member", s, std::array<const char*, 3>{"EventCount", "ErrorCount", "KafkaMetrics"});
     }
@@ -327,7 +331,7 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
     r.topics = get_string_list(d, "Topics", ck, "Topics");
     if (r.topics) {
       if (r.topics->size() != 1)
-        ck.violation("[...]", "Topics",
+        ck.violation(java_list(*r.topics), "Topics",
                      r.topics->empty() ? "Member must have length greater than or equal to 1"
                                        : "Member must have length less than or equal to 1");
       for (const auto& t : *r.topics) ck.length("Topics.member", t, 1, 249);
@@ -420,12 +424,10 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
   }
   if (auto types = get_string_list(d, "FunctionResponseTypes", ck, "FunctionResponseTypes")) {
     if (types->size() > 1)
-      ck.violation("[...]", "FunctionResponseTypes", "Member must have length less than or equal to 1");
+      ck.violation(java_list(*types), "FunctionResponseTypes", "Member must have length less than or equal to 1");
     for (const auto& t : *types) {
       if (t != "ReportBatchItemFailures") {
-        std::string joined;
-        for (const auto& x : *types) joined += (joined.empty() ? "" : ", ") + x;
-        ck.violation("[" + joined + "]", "FunctionResponseTypes",
+        ck.violation(java_list(*types), "FunctionResponseTypes",
                      "Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]");
         break;
       }

@@ -34,6 +34,7 @@ void SqsPoller::stop(std::function<void()> on_stopped) {
     self->on_stopped_ = std::move(cb);
     ++self->generation_;
     self->retry_timer_.cancel();
+    self->drop_unsent();
     const std::string owner = self->config_.uuid;
     self->deps_.db.submit([self, owner](storage::Connection&) -> storage::DbWorker::Done {
       self->deps_.queues.cancel_waiters(owner);
@@ -61,13 +62,16 @@ int SqsPoller::concurrency() const {
 
 void SqsPoller::apply(Mapping mapping) {
   const bool was_polling = should_poll();
+  if (was_polling && mapping.state == MappingState::kUpdating) {
+    // The new configuration applies when Updating settles; until then the old one polls on.
+    config_.state = mapping.state;
+    config_.settle_to = mapping.settle_to;
+    return;
+  }
   config_ = std::move(mapping);
   if (was_polling && !should_poll()) {
     ++generation_;
-    // Messages received but not yet sent stay invisible until their timeout (§2.7).
-    pending_.clear();
-    pending_records_.clear();
-    pending_bytes_ = 0;
+    drop_unsent();
     spdlog::info("mapping {}: poller paused ({})", config_.uuid, to_string(config_.state));
     const std::string owner = config_.uuid;
     deps_.db.submit([this, self = shared_from_this(), owner](storage::Connection&) -> storage::DbWorker::Done {
@@ -77,16 +81,23 @@ void SqsPoller::apply(Mapping mapping) {
   } else if (!was_polling && should_poll()) {
     spdlog::info("mapping {}: poller running", config_.uuid);
   }
+  flush();
   maybe_receive();
 }
 
+void SqsPoller::drop_unsent() {
+  // Messages received but not yet sent stay invisible until their timeout (§2.7).
+  pending_ = Batch{};
+  ready_.clear();
+}
+
 void SqsPoller::maybe_receive() {
-  if (!should_poll() || receiving_ || in_flight_ >= concurrency()) return;
+  if (!should_poll() || receiving_ || !ready_.empty() || in_flight_ >= concurrency()) return;
   receiving_ = true;
   const std::int64_t now = deps_.clock.now_ms();
   storage::ReceiveOptions opt;
-  opt.max_messages = std::max(1, config_.batch_size - static_cast<int>(pending_.size()));
-  opt.wait_ms = pending_.empty() ? kLongPollMs : std::max<std::int64_t>(0, deadline_ms_ - now);
+  opt.max_messages = std::max(1, config_.batch_size - static_cast<int>(pending_.messages.size()));
+  opt.wait_ms = pending_.messages.empty() ? kLongPollMs : std::max<std::int64_t>(0, deadline_ms_ - now);
   opt.owner = config_.uuid;
   const int window = config_.batching_window_s.value_or(0);
   int fn_timeout_s = 3;
@@ -131,11 +142,11 @@ void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage
     return;
   }
   for (auto& r : *got) add_to_batch(std::move(r));
-  const std::int64_t now = deps_.clock.now_ms();
   const int window = config_.batching_window_s.value_or(0);
-  if (!pending_.empty() &&
-      (static_cast<int>(pending_.size()) >= config_.batch_size || window == 0 || now >= deadline_ms_))
-    dispatch();
+  if (!pending_.messages.empty() && (static_cast<int>(pending_.messages.size()) >= config_.batch_size ||
+                                     window == 0 || deps_.clock.now_ms() >= deadline_ms_))
+    seal();
+  flush();
   maybe_receive();
 }
 
@@ -143,27 +154,47 @@ void SqsPoller::add_to_batch(storage::Received r) {
   const bool with_window = config_.batching_window_s.value_or(0) >= 1;
   std::string record =
       sqs_record_json(r.message, r.receipt_handle, config_.event_source_arn, config_.region, with_window);
-  if (!pending_.empty() &&
-      sqs_event_size(pending_.size() + 1, pending_bytes_ + record.size()) > kMaxEventBytes) {
-    // The message that would pass 6 MB opens the next batch.
-    dispatch();
-  }
-  if (pending_.empty()) deadline_ms_ = deps_.clock.now_ms() + config_.batching_window_s.value_or(0) * 1000LL;
-  pending_bytes_ += record.size();
-  pending_records_.push_back(std::move(record));
-  pending_.push_back(std::move(r));
+  // The message that would take the event past 6 MB opens the next batch.
+  if (!pending_.messages.empty() &&
+      sqs_event_size(pending_.messages.size() + 1, pending_.record_bytes + record.size()) > kMaxEventBytes)
+    seal();
+  if (pending_.messages.empty()) deadline_ms_ = deps_.clock.now_ms() + config_.batching_window_s.value_or(0) * 1000LL;
+  pending_.record_bytes += record.size();
+  pending_.records.push_back(std::move(record));
+  pending_.messages.push_back(std::move(r));
 }
 
-void SqsPoller::dispatch() {
-  std::vector<storage::Received> batch = std::move(pending_);
-  std::string event = sqs_event_json(pending_records_);
-  pending_.clear();
-  pending_records_.clear();
-  pending_bytes_ = 0;
+void SqsPoller::seal() {
+  if (pending_.messages.empty()) return;
+  ready_.push_back(std::move(pending_));
+  pending_ = Batch{};
+}
+
+bool SqsPoller::groups_free(const Batch& b) const {
+  for (const auto& r : b.messages)
+    if (!r.message.group_id.empty() && groups_in_flight_.count(r.message.group_id)) return false;
+  return true;
+}
+
+void SqsPoller::flush() {
+  // In order: a FIFO batch behind a busy group holds back the ones after it.
+  while (should_poll() && !ready_.empty() && in_flight_ < concurrency() && groups_free(ready_.front())) {
+    Batch b = std::move(ready_.front());
+    ready_.pop_front();
+    dispatch(std::move(b));
+  }
+}
+
+void SqsPoller::dispatch(Batch batch) {
   ++in_flight_;
+  for (const auto& r : batch.messages)
+    if (!r.message.group_id.empty()) ++groups_in_flight_[r.message.group_id];
+  std::string event = sqs_event_json(batch.records);
+  batch.records.clear();
   const bool report = config_.report_batch_item_failures.value_or(false);
   InvokeRequest req{config_.function_arn, config_.uuid, std::move(event)};
-  spdlog::debug("mapping {}: invoking {} with {} messages", config_.uuid, config_.function_arn, batch.size());
+  spdlog::debug("mapping {}: invoking {} with {} messages", config_.uuid, config_.function_arn,
+                batch.messages.size());
   deps_.invoker.invoke(std::move(req), [self = shared_from_this(), batch = std::move(batch), report](
                                            InvokeOutcome outcome) mutable {
     boost::asio::post(self->strand_, [self, batch = std::move(batch), report, outcome = std::move(outcome)]() mutable {
@@ -172,18 +203,18 @@ void SqsPoller::dispatch() {
   });
 }
 
-void SqsPoller::on_invoked(std::vector<storage::Received> batch, bool report_failures, InvokeOutcome outcome) {
+void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outcome) {
   --in_flight_;
   std::set<std::string> ids;
-  for (const auto& r : batch) ids.insert(r.message.message_id);
+  for (const auto& r : batch.messages) ids.insert(r.message.message_id);
   const BatchVerdict verdict = judge_batch(outcome, report_failures, ids);
   std::vector<std::string> to_delete;
   if (!verdict.complete_failure)
-    for (const auto& r : batch)
+    for (const auto& r : batch.messages)
       if (!verdict.failed.count(r.message.message_id)) to_delete.push_back(r.receipt_handle);
   if (verdict.complete_failure)
     spdlog::debug("mapping {}: batch of {} failed ({}); messages return after the visibility timeout", config_.uuid,
-                  batch.size(), outcome.detail.empty() ? outcome.function_error : outcome.detail);
+                  batch.messages.size(), outcome.detail.empty() ? outcome.function_error : outcome.detail);
   if (!to_delete.empty()) {
     const std::string arn = config_.event_source_arn;
     auto self = shared_from_this();
@@ -193,6 +224,14 @@ void SqsPoller::on_invoked(std::vector<storage::Received> batch, bool report_fai
       return nullptr;
     });
   }
+  // After the delete job: the DbWorker runs jobs in order, so a receive that follows sees the
+  // group's messages gone or, after a failure, still locked.
+  for (const auto& r : batch.messages) {
+    if (r.message.group_id.empty()) continue;
+    auto it = groups_in_flight_.find(r.message.group_id);
+    if (it != groups_in_flight_.end() && --it->second <= 0) groups_in_flight_.erase(it);
+  }
+  flush();
   maybe_receive();
   check_stopped();
 }

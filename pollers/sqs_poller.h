@@ -3,12 +3,23 @@
 // (data-plane.md §2). One per mapping.
 //
 // A batch is gathered until BatchSize messages, the batching window, or the 6 MB payload cap,
-// whichever comes first; the messages stay invisible meanwhile. Up to `concurrency` batches
-// are in flight at once (ScalingConfig.MaximumConcurrency, else the esmd default, and never
-// more than an http function's own concurrency). After the invocation the batch is deleted,
-// or only its non-failed part (ReportBatchItemFailures), or nothing (function or invoke
-// error: the queue's visibility timeout and RedrivePolicy take over). FIFO order comes from
-// the queue's group lock: a group with a message in flight returns nothing more.
+// whichever comes first; the messages stay invisible meanwhile. A message that would take the
+// event past 6 MB seals the batch and opens the next one. Sealed batches wait in `ready_` and
+// go out in order while fewer than `concurrency` invocations are open
+// (ScalingConfig.MaximumConcurrency, else the esmd default, and never more than an http
+// function's own concurrency); nothing more is received while one waits. After the
+// invocation the batch is deleted, or only its non-failed part (ReportBatchItemFailures), or
+// nothing (function or invoke error: the queue's visibility timeout and RedrivePolicy take
+// over).
+//
+// FIFO order comes from the queue's group lock (a group with a message in flight returns
+// nothing more) and, for the batches one receive was split into, from `groups_in_flight_`: a
+// sealed batch does not go out while a batch holding one of its groups is in flight.
+//
+// Per mapping state (control-plane.md §3.4): only Enabled polls; Updating keeps polling with
+// the old configuration and takes the new one when the state settles; leaving Enabled stops
+// receiving, drops what was received but not sent (it returns after its visibility timeout)
+// and lets in-flight invocations finish.
 //
 // Waiting is event driven: the poller keeps one long poll open on the queue, which a
 // SendMessage answers at once, so a message reaches the function within milliseconds.
@@ -18,7 +29,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -55,14 +68,25 @@ class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
  private:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
+  // Messages with their serialized records; the event is {"Records":[records...]}.
+  struct Batch {
+    std::vector<storage::Received> messages;
+    std::vector<std::string> records;
+    std::size_t record_bytes = 0;
+  };
+
   bool should_poll() const;
   int concurrency() const;
   void apply(Mapping mapping);
+  void drop_unsent();
   void maybe_receive();
   void on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got);
   void add_to_batch(storage::Received r);
-  void dispatch();
-  void on_invoked(std::vector<storage::Received> batch, bool report_failures, InvokeOutcome outcome);
+  void seal();
+  bool groups_free(const Batch& b) const;
+  void flush();
+  void dispatch(Batch batch);
+  void on_invoked(Batch batch, bool report_failures, InvokeOutcome outcome);
   void release(std::vector<std::string> receipts);
   void retry_later();
   void check_stopped();
@@ -75,10 +99,10 @@ class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
   bool stopping_ = false;
   int in_flight_ = 0;
   std::uint64_t generation_ = 0;  // bumped when polling stops; late receives are handed back
-  std::vector<storage::Received> pending_;
-  std::vector<std::string> pending_records_;
-  std::size_t pending_bytes_ = 0;
-  std::int64_t deadline_ms_ = 0;
+  Batch pending_;                 // being gathered
+  std::int64_t deadline_ms_ = 0;  // when pending_ goes out (its window ends)
+  std::deque<Batch> ready_;       // sealed, waiting for a concurrency slot or a FIFO group
+  std::map<std::string, int> groups_in_flight_;  // FIFO: message group -> batches in flight
   std::function<void()> on_stopped_;
 };
 

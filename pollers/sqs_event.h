@@ -23,9 +23,10 @@ std::string sqs_record_json(const storage::SqsMessage& m, const std::string& rec
 
 // {"Records":[...]} around already serialized records.
 std::string sqs_event_json(const std::vector<std::string>& records);
-// The event's size with n records whose serialized sizes add up to record_bytes.
+// The exact size of sqs_event_json() for n records whose serialized sizes add up to
+// record_bytes: `{"Records":[` (12) and `]}` (2) around them, a comma between two.
 inline std::size_t sqs_event_size(std::size_t n, std::size_t record_bytes) {
-  return 13 + record_bytes + (n > 0 ? n - 1 : 0);
+  return 14 + record_bytes + (n > 0 ? n - 1 : 0);
 }
 
 // Which messages of a batch to delete after an invocation.

@@ -23,6 +23,9 @@ class SmokeTest(unittest.TestCase):
         self.assertIn("version", doc)
 
     def test_cli_creates_and_gets_an_sqs_mapping(self):
+        # esmd serves SQS itself, and a mapping needs its queue to exist (control-plane.md §5.2).
+        rc, _, err = self.esmd.aws("sqs", "create-queue", "--queue-name", "smoke")
+        self.assertEqual(rc, 0, err)
         rc, created, err = self.esmd.aws(
             "lambda", "create-event-source-mapping", "--function-name", "fn",
             "--event-source-arn", "arn:aws:sqs:us-east-1:000000000000:smoke")

@@ -27,6 +27,14 @@ for p in "${pkgs[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: no apt-get here; install these Debian 12 packages (or their equivalents) yourself" >&2
+    exit 1
+  fi
+  if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "install-deps: not root and no sudo; run as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  $SUDO apt-get update -q -o Acquire::Retries=3 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -6,5 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
 ./scripts/build.sh -DESMD_WERROR=ON -DESMD_BUILD_TESTS=ON
+# The integration tests use whatever AWS CLI and boto3 the machine has (Debian 12's are
+# aws-cli 2.9 and boto3 1.26); say which, since models and output formats differ by version.
+echo "test.sh: $(aws --version 2>&1 | head -n1); boto3 $(python3 -c 'import boto3; print(boto3.__version__)' 2>&1 | tail -n1)"
 cd build
 ctest --output-on-failure --timeout 900 -j 2 "$@"

@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -203,8 +204,17 @@ std::optional<std::vector<std::string>> get_string_list(const Value& obj, const 
   return out;
 }
 
+// Members of CreateEventSourceMappingRequest that UpdateEventSourceMappingRequest lacks. An
+// Update ignores them, as AWS's deserializer ignores members its model does not have (CP §8).
+bool is_create_only(std::string_view member) {
+  static constexpr std::array<std::string_view, 7> kCreateOnly{
+      "EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Topics", "Queues",
+      "SelfManagedEventSource", "Tags"};
+  return std::find(kCreateOnly.begin(), kCreateOnly.end(), member) != kCreateOnly.end();
+}
+
 // Model checks of the members esmd stores without interpreting.
-void check_opaque(const Value& body, Checker& ck) {
+void check_opaque(const Value& body, Checker& ck, bool is_create) {
   if (const Value* sac = get_array(body, "SourceAccessConfigurations", ck, "SourceAccessConfigurations")) {
     if (sac->Size() > 22)
       ck.violation("[...]", "SourceAccessConfigurations", "Member must have length less than or equal to 22");
@@ -222,7 +232,7 @@ void check_opaque(const Value& body, Checker& ck) {
         ck.length("SourceAccessConfigurations.member.URI", *u, 1, 200);
     }
   }
-  if (auto q = get_string_list(body, "Queues", ck, "Queues")) {
+  if (auto q = is_create ? get_string_list(body, "Queues", ck, "Queues") : std::nullopt) {
     if (q->size() != 1)
       ck.violation(java_list(*q), "Queues",
                    q->empty() ? "Member must have length greater than or equal to 1"
@@ -302,8 +312,11 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
   }
   MappingRequest r;
   Checker ck;
-  for (const auto& m : d.GetObject())
-    if (!m.value.IsNull()) r.present.emplace(m.name.GetString(), m.name.GetStringLength());
+  for (const auto& m : d.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (m.value.IsNull() || (!is_create && is_create_only(name))) continue;
+    r.present.emplace(name);
+  }
 
   r.function_name = get_string(d, "FunctionName", ck, "FunctionName");
   if (r.function_name) {
@@ -458,14 +471,14 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
     }
     r.destinations = dest;
   }
-  check_opaque(d, ck);
+  check_opaque(d, ck, is_create);
   if (Status s = ck.status(); !s.is_ok()) return s;
 
   // Opaque members, kept as sent.
   Document extras(rapidjson::kObjectType);
   auto& alloc = extras.GetAllocator();
   for (const char* name : kOpaqueMembers) {
-    if (std::string_view(name) == "FilterCriteriaError") continue;
+    if (std::string_view(name) == "FilterCriteriaError" || (!is_create && is_create_only(name))) continue;
     auto it = d.FindMember(name);
     if (it == d.MemberEnd() || it->value.IsNull()) continue;
     Value copy(it->value, alloc);

@@ -2,6 +2,8 @@
 time survive a restart and a kill -9 right after the 202; a transition cut short by a crash
 completes after start-up; many concurrent clients never see a 500."""
 import collections
+import signal
+import socket
 import threading
 import unittest
 
@@ -117,6 +119,24 @@ class PersistenceTest(unittest.TestCase):
         wait_until(lambda: {u: state_or_gone(self.lam, u) for u in want} == want, timeout=10,
                    message="transitions completed after the crash")
         self.assertEqual(self.lam.get_event_source_mapping(UUID=enabled)["BatchSize"], 9)
+
+    def test_sigint_and_sigterm_shut_down_at_once_with_connections_open_and_lose_nothing(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sig):
+                uuid = self.lam.create_event_source_mapping(FunctionName="fn", StartingPosition="LATEST",
+                                                            EventSourceArn=kinesis_arn(unique("s")))["UUID"]
+                idle = socket.create_connection(("127.0.0.1", self.esmd.port))
+                partial = socket.create_connection(("127.0.0.1", self.esmd.port))
+                partial.sendall(f"PUT {MAPPINGS}/{uuid} HTTP/1.1\r\nHost: esmd\r\nContent-Length: 50\r\n\r\n{{"
+                                .encode())
+                self.esmd.proc.send_signal(sig)
+                self.assertEqual(self.esmd.proc.wait(timeout=10), 0)
+                idle.close()
+                partial.close()
+                self.esmd.proc = None
+                self.esmd.start(self.esmd.port)
+                self.lam = self.esmd.client("lambda")
+                self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["UUID"], uuid)
 
     def test_concurrent_clients_never_get_a_500_and_state_stays_consistent(self):
         statuses = collections.Counter()

@@ -7,7 +7,7 @@ import json
 import unittest
 
 from esmd_harness import Esmd
-from lambda_support import (SECRET, dynamodb_arn, docdb_arn, function_arn, kafka_body, kinesis_arn,
+from lambda_support import (MAPPINGS, SECRET, call, dynamodb_arn, docdb_arn, function_arn, kafka_body, kinesis_arn,
                             mapping_arn, mq_arn, msk_arn, create_queue, settle, strip, unique)
 
 DLQ = "arn:aws:sqs:us-east-1:000000000000:dlq"
@@ -190,6 +190,13 @@ class UpdateCliTest(unittest.TestCase):
         self.assertEqual(out["StateTransitionReason"], "USER_INITIATED")
         got = settle(self.lam, uuid)
         self.assertEqual(got["ProvisionedPollerConfig"], {"MinimumPollers": 2, "MaximumPollers": 20})
+        registry = {"SchemaRegistryURI": "https://registry.example.com", "EventRecordFormat": "JSON",
+                    "AccessConfigs": [{"Type": "BASIC_AUTH", "URI": scram}],
+                    "SchemaValidationConfigs": [{"Attribute": "KEY"}]}
+        out = self.update(uuid, "--self-managed-kafka-event-source-config",
+                          json.dumps({"SchemaRegistryConfig": registry}))
+        self.assertEqual(out["SelfManagedKafkaEventSourceConfig"],
+                         {"ConsumerGroupId": uuid, "SchemaRegistryConfig": registry})
 
     def test_kafka_refuses_a_consumer_group_id_on_update(self):
         uuid = self.create(**kafka_body(servers=(f"{unique('broker')}:9092",)))
@@ -252,6 +259,24 @@ class UpdateCliTest(unittest.TestCase):
         self.assertNotIn("KMSKeyArn", settle(self.lam, uuid))
         listed = self.lam.list_event_source_mappings(EventSourceArn=queue)["EventSourceMappings"][0]
         self.assertEqual(listed["FilterCriteria"], {"Filters": [{"Pattern": '{"body":["x"]}'}]})
+
+    def test_create_only_and_unknown_members_in_an_update_body_are_ignored(self):
+        uuid = self.create(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+        before = self.get(uuid)
+        status, _, body = call(self.esmd, "PUT", f"{MAPPINGS}/{uuid}", {
+            "StartingPosition": "TRIM_HORIZON", "StartingPositionTimestamp": 1700000000, "Topics": ["t"],
+            "EventSourceArn": kinesis_arn("other"), "Tags": {"k": "v"}, "NotAMember": 1, "BatchSize": 7})
+        self.assertEqual(status, 202, body)
+        self.assertEqual((body["BatchSize"], body["StartingPosition"], body["EventSourceArn"]),
+                         (7, "LATEST", before["EventSourceArn"]))
+        self.assertNotIn("Topics", body)
+        self.assertNotIn("StartingPositionTimestamp", body)
+        self.assertEqual(self.lam.list_tags(Resource=mapping_arn(uuid))["Tags"], {})
+        broker = self.create(FunctionName="fn", EventSourceArn=mq_arn(unique("b")), Queues=["orders"],
+                             SourceAccessConfigurations=[{"Type": "BASIC_AUTH", "URI": SECRET}])
+        status, _, body = call(self.esmd, "PUT", f"{MAPPINGS}/{broker}", {"Queues": ["other", "x"], "BatchSize": 3})
+        self.assertEqual(status, 202, body)
+        self.assertEqual((body["Queues"], body["BatchSize"]), (["orders"], 3))
 
     # -- members of the botocore model that the seed does not list -----------------------------
     def test_logging_config_is_accepted_and_round_tripped(self):

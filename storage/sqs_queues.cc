@@ -808,6 +808,22 @@ std::vector<Received> QueueEngine::take_visible(Connection& c, Queue& q, const R
   auto contains = [](const std::vector<std::string>& v, const std::string& s) {
     return std::find(v.begin(), v.end(), s) != v.end();
   };
+  // A FIFO group is locked while any of its messages is in flight. Messages whose visibility
+  // timeout ended are released first: otherwise the first of several that ended together
+  // would still see the others holding its group.
+  if (q.fifo && !q.groups_in_flight.empty()) {
+    std::size_t remaining = 0;
+    for (const auto& [_, n] : q.groups_in_flight) remaining += static_cast<std::size_t>(n);
+    for (auto it = q.messages.begin(); it != q.messages.end() && remaining > 0; ++it) {
+      SqsMessage& m = it->second;
+      if (!m.in_flight) continue;
+      --remaining;
+      if (m.visible_at_ms <= now_ms) {
+        release_group(q, m);
+        m.in_flight = false;
+      }
+    }
+  }
   for (auto it = q.messages.begin(); it != q.messages.end() && static_cast<int>(out.size()) < opt.max_messages;) {
     SqsMessage& m = it->second;
     if (m.sent_ms + retention_ms <= now_ms) {
@@ -917,7 +933,11 @@ Status QueueEngine::delete_message(Connection& c, Queue& q, const std::string& r
   if (!r) return r.status();
   // Deleting an already deleted message succeeds, as in SQS.
   if (*r == nullptr) return Status::ok();
-  return remove_message(c, q, q.messages.find((*r)->rowid));
+  const bool unlocks_group = q.fifo && (*r)->in_flight;
+  Status s = remove_message(c, q, q.messages.find((*r)->rowid));
+  // The rest of the group may now be received: the tick serves the waiting long polls.
+  if (unlocks_group && !q.waiters.empty()) db_.poke();
+  return s;
 }
 
 Status QueueEngine::change_visibility(Connection& c, Queue& q, const std::string& receipt_handle, int timeout_s,

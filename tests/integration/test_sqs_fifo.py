@@ -3,10 +3,12 @@ within 5 minutes, SequenceNumber, the message-group lock (data-plane.md §2.4: w
 has a message in flight the queue returns nothing more of that group), order, and redrive."""
 import hashlib
 import json
+import threading
+import time
 import unittest
 
 from esmd_harness import Esmd, wait_until
-from sqs_support import SqsTestCase
+from sqs_support import SqsTestCase, log_mark, logged_since
 
 
 class SqsFifoTest(SqsTestCase, unittest.TestCase):
@@ -147,6 +149,33 @@ class SqsFifoTest(SqsTestCase, unittest.TestCase):
                            timeout=5, message="m0 to come back")
         self.assertEqual(self.bodies(again), ["m0", "m1", "m2"])
         self.assertEqual(again[0]["Attributes"]["ApproximateReceiveCount"], "2")
+
+    def test_a_group_whose_messages_time_out_together_is_returned_to_a_waiting_receive(self):
+        url = self.new_fifo()
+        for i in range(3):
+            self.send(url, f"m{i}", "G")
+        self.assertEqual(len(self.receive(url, MaxNumberOfMessages=10, VisibilityTimeout=1)), 3)
+        started = time.monotonic()
+        again = self.receive(url, MaxNumberOfMessages=10, WaitTimeSeconds=10)
+        self.assertEqual(self.bodies(again), ["m0", "m1", "m2"])
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_deleting_the_message_in_flight_answers_a_receive_waiting_on_its_group(self):
+        url = self.new_fifo()
+        self.send(url, "first", "G")
+        self.send(url, "second", "G")
+        [m] = self.receive(url)
+        result = {}
+        mark = log_mark(self.esmd)
+        t = threading.Thread(target=lambda: result.update(got=self.esmd.client("sqs").receive_message(
+            QueueUrl=url, WaitTimeSeconds=10).get("Messages", [])))
+        t.start()
+        wait_until(lambda: logged_since(self.esmd, mark, "sqs ReceiveMessage"), message="the long poll")
+        started = time.monotonic()
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        t.join(15)
+        self.assertEqual(self.bodies(result["got"]), ["second"])
+        self.assertLess(time.monotonic() - started, 3)
 
     def test_change_visibility_to_zero_unlocks_the_group(self):
         url = self.new_fifo()

@@ -238,6 +238,25 @@ class ShapesTest(unittest.TestCase):
                 self.assertEqual(created["FunctionArn"], want)
                 self.assertEqual(created["State"], "Creating")
 
+    # -- logging ---------------------------------------------------------------------------------------
+    def test_each_request_is_logged_at_debug_and_each_state_change_at_info(self):
+        created = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=kinesis_arn(unique("log")),
+                                                       StartingPosition="LATEST")
+        uuid = created["UUID"]
+        settle(self.lam, uuid)
+        self.lam.delete_event_source_mapping(UUID=uuid)
+
+        def log():
+            with open(self.esmd.log_path) as f:
+                return f.read()
+        wait_until(lambda: f"mapping {uuid} deleted" in log(), message="deletion logged")
+        lines = log().splitlines()
+        self.assertTrue(any(" debug POST /2015-03-31/event-source-mappings -> 202 " in line for line in lines))
+        self.assertTrue(any(f" debug GET /2015-03-31/event-source-mappings/{uuid} -> 200 " in line for line in lines))
+        for text in (f"mapping {uuid} created", f"mapping {uuid}: Creating -> Enabled", f"mapping {uuid} deleting",
+                     f"mapping {uuid} deleted"):
+            self.assertTrue(any(" info " in line and text in line for line in lines), text)
+
     # -- regions -------------------------------------------------------------------------------------
     def test_a_client_in_eu_west_1_sees_eu_west_1_arns_and_not_the_us_east_1_mappings(self):
         west = self.esmd.client("lambda", region="eu-west-1")

@@ -200,6 +200,17 @@ class ShapesTest(unittest.TestCase):
         self.assertEqual(set(with_sac), MSK_KEYS | {"SourceAccessConfigurations"})
         self.assertEqual(with_sac["AmazonManagedKafkaEventSourceConfig"], {"ConsumerGroupId": "g1"})
 
+    def test_kafka_sources_accept_at_timestamp_as_aws_has_since_2023(self):
+        # control-plane.md §5.4 proposes refusing it, but AWS documents AT_TIMESTAMP for MSK and
+        # self-managed Kafka (the seed's StartingPosition text; "What's new" 2023-06).
+        for body in (kafka_body(servers=(f"{unique('k')}:1",)),
+                     {"FunctionName": "fn", "EventSourceArn": msk_arn(unique("c")), "Topics": ["t"]}):
+            with self.subTest(source=body.get("EventSourceArn", "self-managed")):
+                created = self.create_raw(dict(body, StartingPosition="AT_TIMESTAMP",
+                                               StartingPositionTimestamp=1700000000))
+                self.assertEqual((created["StartingPosition"], created["StartingPositionTimestamp"]),
+                                 ("AT_TIMESTAMP", 1700000000))
+
     # -- MQ and DocumentDB -------------------------------------------------------------------------
     def test_mq_answers_batch_size_100_queues_and_source_access(self):
         broker = mq_arn(unique("b"))

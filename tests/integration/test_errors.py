@@ -4,13 +4,12 @@ the exact text. Raw HTTP is used wherever the AWS CLI or boto3 would refuse the 
 client-side; a few cases go through the real clients to show they parse the errors.
 
 Nothing here may crash esmd, hang or answer 500: every test ends by checking that."""
-import json
 import shutil
 import socket
 import tempfile
 import unittest
 
-from esmd_harness import Esmd, wait_until
+from esmd_harness import Esmd
 from lambda_support import (MAPPINGS, SECRET, ErrorAssertions, call, create_queue, docdb_arn, dynamodb_arn,
                             function_arn, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle, sqs_arn,
                             unique)

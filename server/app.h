@@ -2,11 +2,11 @@
 // App: the composition root. Owns every long-lived object and wires them together.
 //
 // Construction order (members below, top to bottom): clock, database worker, function
-// registry, invocation log, the APIs, the io_context, the function invoker (it runs on the
+// registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API), the io_context, the function invoker (it runs on the
 // io_context) and the HTTP server.
-// Shutdown order (stop()): stop accepting, stop the io_context and join its threads (no more
-// requests, no more invocation completions), then stop the database worker after it has
-// committed every queued job. Destruction then kills still-running exec: children (the
+// Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
+// has committed every queued job, wait (bounded) until those answers are written, then stop
+// the io_context and join its threads. Destruction then kills still-running exec: children (the
 // invoker, destroyed before the io_context whose handlers still reference its parts).
 
 #include <boost/asio/io_context.hpp>
@@ -16,13 +16,16 @@
 
 #include "api/admin_api.h"
 #include "api/lambda_api.h"
+#include "api/sqs_api.h"
 #include "core/clock.h"
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
 #include "pollers/invoker.h"
+#include "pollers/sqs_poller.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
+#include "storage/sqs_queues.h"
 
 namespace esm::server {
 
@@ -48,8 +51,12 @@ class App {
   std::unique_ptr<InvocationLog> invocations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
+  std::unique_ptr<storage::QueueEngine> queues_;
+  std::unique_ptr<api::SqsSources> sources_;
+  std::unique_ptr<api::SqsApi> sqs_;
   boost::asio::io_context ioc_;
   std::unique_ptr<pollers::FunctionInvoker> invoker_;
+  std::unique_ptr<pollers::PollerManager> pollers_;
   std::unique_ptr<HttpServer> http_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

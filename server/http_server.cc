@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <array>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <optional>
 
@@ -29,7 +31,8 @@ constexpr std::uint64_t kDrainLimit = 64ull * 1024 * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const Handler& handler) : stream_(std::move(socket)), handler_(handler) {}
+  Session(tcp::socket&& socket, const Handler& handler, std::shared_ptr<std::atomic<int>> active)
+      : stream_(std::move(socket)), handler_(handler), active_(std::move(active)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
@@ -71,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http::request<http::string_body> msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
+    head_ = msg.method() == http::verb::head;
     api::Request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -90,6 +94,8 @@ class Session : public std::enable_shared_from_this<Session> {
       net::post(self->stream_.get_executor(),
                 [self, resp = std::move(resp), id, method, path]() mutable { self->send(std::move(resp), id, method, path); });
     };
+    dispatched_ = true;
+    ++*active_;
     try {
       handler_(std::move(req), std::move(reply));
     } catch (const std::exception& e) {
@@ -127,6 +133,12 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
+    if (head_) {
+      // A HEAD answer has the GET answer's headers and no body, or keep-alive framing breaks.
+      const auto length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
     if (spdlog::should_log(spdlog::level::debug) && !method.empty()) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
       spdlog::debug("{} {} -> {} ({} us)", method, path, r.status, us.count());
@@ -138,6 +150,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(beast::error_code ec, std::size_t) {
     res_.reset();
+    if (dispatched_) {
+      dispatched_ = false;
+      --*active_;
+    }
     if (ec || !keep_alive_) return close();
     do_read();
   }
@@ -150,6 +166,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   const Handler& handler_;
+  std::shared_ptr<std::atomic<int>> active_;  // requests handed to the handler and not yet answered
+  bool dispatched_ = false;
+  bool head_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> res_;
@@ -180,6 +199,15 @@ Status HttpServer::listen(const std::string& host, int port) {
   return Status::ok();
 }
 
+bool HttpServer::wait_idle(std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (active_->load() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
 void HttpServer::stop() {
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
@@ -195,7 +223,7 @@ void HttpServer::do_accept() {
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), handler_)->run();
+      std::make_shared<Session>(std::move(socket), handler_, active_)->run();
     }
     if (acceptor_.is_open()) do_accept();
   });

@@ -7,6 +7,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,7 +29,11 @@ class HttpServer {
   // Binds and starts accepting. The bound port (useful with port 0) is port().
   Status listen(const std::string& host, int port);
   int port() const { return port_; }
+  // Stops accepting; open connections carry on.
   void stop();
+  // Waits until every request handed to the handler has been answered, or the deadline.
+  // Called during shutdown, from a thread that is not an I/O thread.
+  bool wait_idle(std::chrono::milliseconds deadline);
 
  private:
   void do_accept();
@@ -36,6 +42,7 @@ class HttpServer {
   Handler handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
   int port_ = 0;
+  std::shared_ptr<std::atomic<int>> active_ = std::make_shared<std::atomic<int>>(0);
 };
 
 }  // namespace esm::server

@@ -54,13 +54,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
-      // Clients send the whole body before reading the answer; closing while they still send
-      // turns the 413 into a connection reset. Read and drop the rest first, within bounds.
+      // Answer at once (a client may wait for it before sending the body), then read and drop
+      // the rest of the body before closing: a client that sends it all first would otherwise
+      // see a connection reset instead of the 413.
       const auto length = parser_->content_length();
       if (length && *length <= kDrainLimit) {
         drain_remaining_ = *length > buffer_.size() ? *length - buffer_.size() : 0;
         buffer_.consume(buffer_.size());
-        return do_drain();
       }
       return send_too_large();
     }
@@ -105,7 +105,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_drain() {
-    if (drain_remaining_ == 0) return send_too_large();
+    if (drain_remaining_ == 0) return close();
     stream_.expires_after(kReadTimeout);
     const std::size_t n = std::min<std::uint64_t>(drain_remaining_, drain_buf_.size());
     stream_.async_read_some(net::buffer(drain_buf_.data(), n),
@@ -154,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
       dispatched_ = false;
       --*active_;
     }
+    if (!ec && drain_remaining_ > 0) return do_drain();
     if (ec || !keep_alive_) return close();
     do_read();
   }

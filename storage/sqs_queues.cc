@@ -389,6 +389,8 @@ Status QueueEngine::load(Connection& c, std::int64_t now_ms) {
   }
   if (!ms.status().is_ok()) return ms.status();
   ms.reset();
+  for (auto& [_, q] : queues_)
+    if (!q->messages.empty()) dirty_.insert(q.get());  // schedules their retention
   if (!queues_.empty()) spdlog::info("sqs: loaded {} queues, {} messages", queues_.size(), n);
   return Status::ok();
 }
@@ -492,6 +494,8 @@ Status QueueEngine::delete_queue(Connection& c, Queue& q) {
     db_.defer([cb = w->callback] { cb(sqs_error(SqsError::kNonExistentQueue, "The specified queue does not exist.")); });
   }
   spdlog::info("sqs: queue {} deleted", q.arn);
+  schedule(q, std::nullopt);
+  dirty_.erase(&q);
   by_arn_.erase(q.arn);
   queues_.erase({q.region, q.name});
   return Status::ok();
@@ -588,6 +592,7 @@ Status QueueEngine::set_attributes(Connection& c, Queue& q, const std::map<std::
   }
   q.modified_ms = now_ms;
   apply_attributes(q);
+  touch(q);  // the retention period may have changed
   return persist_queue(c, q);
 }
 
@@ -746,6 +751,8 @@ Result<SendResult> QueueEngine::send(Connection& c, Queue& q, SendInput in, std:
   SendResult r{m.message_id, m.md5_body, m.md5_attributes, m.sequence_number, md5_system};
   q.messages.emplace(m.rowid, std::move(m));
   serve_waiters(c, q, now_ms);
+  // A first message starts the retention clock; a delayed one must wake a waiting long poll.
+  if (q.messages.size() == 1 || !q.waiters.empty()) touch(q);
   return r;
 }
 
@@ -892,7 +899,10 @@ std::vector<Received> QueueEngine::take_visible(Connection& c, Queue& q, const R
     out.push_back(Received{m, receipt_for(q, m)});
     ++it;
   }
-  for (Queue* dlq : redriven_to) serve_waiters(c, *dlq, now_ms);
+  for (Queue* dlq : redriven_to) {
+    serve_waiters(c, *dlq, now_ms);
+    touch(*dlq);
+  }
   return out;
 }
 
@@ -925,7 +935,7 @@ void QueueEngine::receive(Connection& c, Queue& q, const ReceiveOptions& opt, st
   w->callback = std::move(cb);
   q.waiters.push_back(w);
   serve_waiters(c, q, now_ms);
-  db_.poke();  // the tick must learn this waiter's deadline
+  touch(q);  // the tick must learn this waiter's deadline
 }
 
 Status QueueEngine::delete_message(Connection& c, Queue& q, const std::string& receipt_handle) {
@@ -936,7 +946,7 @@ Status QueueEngine::delete_message(Connection& c, Queue& q, const std::string& r
   const bool unlocks_group = q.fifo && (*r)->in_flight;
   Status s = remove_message(c, q, q.messages.find((*r)->rowid));
   // The rest of the group may now be received: the tick serves the waiting long polls.
-  if (unlocks_group && !q.waiters.empty()) db_.poke();
+  if (unlocks_group && !q.waiters.empty()) touch(q);
   return s;
 }
 
@@ -957,7 +967,7 @@ Status QueueEngine::change_visibility(Connection& c, Queue& q, const std::string
   st.bind(1, m->visible_at_ms).bind(2, m->rowid);
   if (Status s = st.run(); !s.is_ok()) return s;
   if (timeout_s == 0) serve_waiters(c, q, now_ms);
-  db_.poke();
+  if (!q.waiters.empty()) touch(q);
   return Status::ok();
 }
 
@@ -998,34 +1008,56 @@ void QueueEngine::expire(Connection& c, Queue& q, std::int64_t now_ms) {
   if (n > 0) spdlog::debug("sqs: {} messages in {} passed the retention period", n, q.name);
 }
 
-std::optional<std::int64_t> QueueEngine::tick(Connection& c, std::int64_t now_ms) {
+void QueueEngine::touch(Queue& q) {
+  if (dirty_.insert(&q).second) db_.poke();
+}
+
+void QueueEngine::schedule(Queue& q, std::optional<std::int64_t> at) {
+  if (q.wakeup) {
+    wakeups_.erase(*q.wakeup);
+    q.wakeup.reset();
+  }
+  if (at) q.wakeup = wakeups_.emplace(*at, &q);
+}
+
+void QueueEngine::process(Connection& c, Queue& q, std::int64_t now_ms) {
   std::optional<std::int64_t> next;
   auto consider = [&](std::int64_t t) {
     if (!next || t < *next) next = t;
   };
-  for (auto& [_, qp] : queues_) {
-    Queue& q = *qp;
-    expire(c, q, now_ms);
-    if (!q.messages.empty())
-      consider(q.messages.begin()->second.sent_ms + static_cast<std::int64_t>(q.retention_s) * 1000);
-    if (q.waiters.empty()) continue;
-    for (auto& w : q.waiters) {
-      if (!w->done && w->deadline_ms <= now_ms) {
-        w->done = true;
-        db_.defer([cb = w->callback] { cb(std::vector<Received>{}); });
-      }
+  expire(c, q, now_ms);
+  if (!q.messages.empty())
+    consider(q.messages.begin()->second.sent_ms + static_cast<std::int64_t>(q.retention_s) * 1000);
+  for (auto& w : q.waiters) {
+    if (!w->done && w->deadline_ms <= now_ms) {
+      w->done = true;
+      db_.defer([cb = w->callback] { cb(std::vector<Received>{}); });
     }
-    while (!q.waiters.empty() && q.waiters.front()->done) q.waiters.pop_front();
-    if (q.waiters.empty()) continue;
-    serve_waiters(c, q, now_ms);
-    if (q.waiters.empty()) continue;
+  }
+  while (!q.waiters.empty() && q.waiters.front()->done) q.waiters.pop_front();
+  if (!q.waiters.empty()) serve_waiters(c, q, now_ms);
+  if (!q.waiters.empty()) {
     for (auto& w : q.waiters)
       if (!w->done) consider(w->deadline_ms);
     // Wake when the next invisible message becomes visible again.
     for (const auto& [rowid, m] : q.messages)
       if (m.visible_at_ms > now_ms) consider(m.visible_at_ms);
   }
-  return next;
+  schedule(q, next);
+}
+
+std::optional<std::int64_t> QueueEngine::tick(Connection& c, std::int64_t now_ms) {
+  while (!wakeups_.empty() && wakeups_.begin()->first <= now_ms) {
+    Queue* q = wakeups_.begin()->second;
+    wakeups_.erase(wakeups_.begin());
+    q->wakeup.reset();
+    dirty_.insert(q);
+  }
+  std::set<Queue*> due;
+  due.swap(dirty_);
+  for (Queue* q : due) process(c, *q, now_ms);
+  if (wakeups_.empty()) return std::nullopt;
+  return wakeups_.begin()->first;
 }
 
 }  // namespace esm::storage

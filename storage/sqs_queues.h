@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -114,6 +115,9 @@ struct Queue {
   std::unordered_map<std::string, Dedup> dedup;
   struct Waiter;
   std::deque<std::shared_ptr<Waiter>> waiters;
+
+  // When the engine's tick next needs to look at this queue (QueueEngine::schedule).
+  std::optional<std::multimap<std::int64_t, Queue*>::iterator> wakeup;
 };
 
 struct SendInput {
@@ -192,7 +196,9 @@ class QueueEngine {
   // Makes received messages visible again now (a poller that received them after it stopped).
   void release(Connection& c, Queue& q, const std::vector<std::string>& receipt_handles, std::int64_t now_ms);
 
-  // DbWorker tick: expires long polls, wakes waiters whose messages became visible.
+  // DbWorker tick: expires long polls, wakes waiters whose messages became visible, drops
+  // messages past retention. It looks only at queues that changed or whose time came, so its
+  // cost does not grow with the number of queues.
   std::optional<std::int64_t> tick(Connection& c, std::int64_t now_ms);
 
   // Checks a batch entry's message before sending (size, characters, attributes).
@@ -204,6 +210,11 @@ class QueueEngine {
   // InvalidParameterValue unless the RedrivePolicy names an existing queue of the same type.
   Status check_dead_letter_target(const std::string& policy, bool fifo);
   void expire(Connection& c, Queue& q, std::int64_t now_ms);
+  // Marks a queue for the next tick (and wakes the worker so that the tick runs soon).
+  void touch(Queue& q);
+  // Runs the queue's timed work and schedules its next wake-up.
+  void process(Connection& c, Queue& q, std::int64_t now_ms);
+  void schedule(Queue& q, std::optional<std::int64_t> at);
   std::vector<Received> take_visible(Connection& c, Queue& q, const ReceiveOptions& opt, std::int64_t now_ms);
   void serve_waiters(Connection& c, Queue& q, std::int64_t now_ms);
   void apply_attributes(Queue& q);
@@ -220,6 +231,8 @@ class QueueEngine {
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Queue>> queues_;  // (region, name)
   std::unordered_map<std::string, Queue*> by_arn_;
   std::int64_t next_queue_id_ = 1;
+  std::multimap<std::int64_t, Queue*> wakeups_;
+  std::set<Queue*> dirty_;
 };
 
 // AWS's MD5OfMessageAttributes over attributes sorted by name.

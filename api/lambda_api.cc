@@ -422,13 +422,28 @@ void LambdaApi::create(Request& req, Reply reply) {
     spdlog::info("mapping {} created: {} -> {} ({})", m.uuid, m.event_source_arn.empty() ? join(m.bootstrap_servers, ",") : m.event_source_arn,
                  m.function_arn, to_string(m.state));
     notify(m, false);
-    if (t.settle_to) db_.poke();
+    if (t.settle_to) {
+      settle_dirty_ = true;
+      db_.poke();
+    }
     return json_response(202, encode_mapping(m));
   });
 }
 
+void LambdaApi::run_read(Reply reply, std::function<Response(storage::Connection&)> fn) {
+  if (!reads_) return run_job(std::move(reply), std::move(fn));
+  Response r;
+  try {
+    r = reads_->with(fn);
+  } catch (const std::exception& e) {
+    spdlog::error("read failed: {}", e.what());
+    r = lambda_error(internal_error("Internal error: " + std::string(e.what())));
+  }
+  reply(std::move(r));
+}
+
 void LambdaApi::get(const std::string& uuid, Request& req, Reply reply) {
-  run_job(std::move(reply), [uuid, region = req.region](storage::Connection& c) {
+  run_read(std::move(reply), [uuid, region = req.region](storage::Connection& c) {
     auto m = storage::get_mapping(c, uuid);
     if (!m) return lambda_error(m.status());
     if (m->region != region) return lambda_error(not_found(kNotFound));
@@ -476,7 +491,7 @@ void LambdaApi::list(Request& req, Reply reply) {
   }
   if (matches_nothing) return reply(json_response(200, R"({"EventSourceMappings":[]})"));
   q.limit = page + 1;
-  run_job(std::move(reply), [q, page](storage::Connection& c) {
+  run_read(std::move(reply), [q, page](storage::Connection& c) {
     auto items = storage::list_mappings(c, q);
     std::string body = R"({"EventSourceMappings":[)";
     const std::size_t n = std::min<std::size_t>(items.size(), static_cast<std::size_t>(page));
@@ -516,6 +531,7 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
     if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
     spdlog::info("mapping {} updated: {}", m.uuid, to_string(m.state));
     notify(m, false);
+    settle_dirty_ = true;
     db_.poke();
     return json_response(202, encode_mapping(m));
   });
@@ -537,12 +553,16 @@ void LambdaApi::remove(const std::string& uuid, Request& req, Reply reply) {
     if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
     spdlog::info("mapping {} deleting", m.uuid);
     notify(m, false);
+    settle_dirty_ = true;
     db_.poke();
     return json_response(202, encode_mapping(m));
   });
 }
 
 std::optional<std::int64_t> LambdaApi::tick(storage::Connection& c, std::int64_t now_ms) {
+  // The tick runs before every group of jobs; skip the queries while nothing is due.
+  if (!settle_dirty_ && (!next_settle_ || now_ms < *next_settle_)) return next_settle_;
+  settle_dirty_ = false;
   for (Mapping& m : storage::due_transitions(c, now_ms)) {
     if (m.state == MappingState::kDeleting) {
       if (Status s = storage::delete_mapping(c, m.uuid); !s.is_ok()) {
@@ -565,7 +585,8 @@ std::optional<std::int64_t> LambdaApi::tick(storage::Connection& c, std::int64_t
     spdlog::info("mapping {}: {} -> {}", m.uuid, to_string(from), to_string(m.state));
     notify(m, false);
   }
-  return storage::next_transition_at(c);
+  next_settle_ = storage::next_transition_at(c);
+  return next_settle_;
 }
 
 void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {

@@ -18,6 +18,7 @@
 #include "core/function_registry.h"
 #include "core/mapping.h"
 #include "storage/db_worker.h"
+#include "storage/read_pool.h"
 
 namespace esm::api {
 
@@ -41,6 +42,9 @@ class LambdaApi {
   LambdaApi(storage::DbWorker& db, FunctionRegistry& functions, const Clock& clock, LambdaOptions options);
 
   void set_source_directory(SourceDirectory* dir) { sources_ = dir; }
+  // Get and List read through these connections on the I/O thread, when set (file-backed
+  // databases); otherwise they run on the DbWorker like every change.
+  void set_read_pool(storage::ReadPool* reads) { reads_ = reads; }
   void set_observer(Observer o) { observer_ = std::move(o); }
 
   // True when the request belongs to these routes.
@@ -65,6 +69,8 @@ class LambdaApi {
 
   // Runs fn on the DbWorker; its Response is sent after the commit (500 if the commit failed).
   void run_job(Reply reply, std::function<Response(storage::Connection&)> fn);
+  // A read-only fn: on the read pool if there is one, else as a job.
+  void run_read(Reply reply, std::function<Response(storage::Connection&)> fn);
   void notify(const Mapping& m, bool removed);
 
   storage::DbWorker& db_;
@@ -72,7 +78,11 @@ class LambdaApi {
   const Clock& clock_;
   LambdaOptions options_;
   SourceDirectory* sources_ = nullptr;
+  storage::ReadPool* reads_ = nullptr;
   Observer observer_;
+  // DbWorker thread only: the next settle time, known until a job schedules a transition.
+  std::optional<std::int64_t> next_settle_;
+  bool settle_dirty_ = true;
 };
 
 // Source-kind rules for a Create or an Update (CP §5.2, §5.4) on the merged mapping.

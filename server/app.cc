@@ -36,6 +36,13 @@ Status App::start() {
   db_ = std::make_unique<storage::DbWorker>(std::move(conn).value(), clock_);
   lambda_ = std::make_unique<api::LambdaApi>(
       *db_, *functions_, clock_, api::LambdaOptions{config_.account_id, config_.transition_delay_ms});
+  if (!config_.in_memory) {
+    // One reader per I/O thread; an in-memory database has no second connection to open.
+    auto reads = storage::ReadPool::open(path, config_.threads);
+    if (!reads) return reads.status();
+    reads_ = std::move(reads).value();
+    lambda_->set_read_pool(reads_.get());
+  }
   invocations_ = std::make_unique<InvocationLog>();
   invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
   admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);

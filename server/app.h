@@ -25,6 +25,7 @@
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
+#include "storage/read_pool.h"
 #include "storage/sqs_queues.h"
 
 namespace esm::server {
@@ -47,6 +48,7 @@ class App {
   Config config_;
   SystemClock clock_;
   std::unique_ptr<storage::DbWorker> db_;
+  std::unique_ptr<storage::ReadPool> reads_;
   std::unique_ptr<FunctionRegistry> functions_;
   std::unique_ptr<InvocationLog> invocations_;
   std::unique_ptr<api::LambdaApi> lambda_;

@@ -1,21 +1,22 @@
-// Starts fauxqs bound to 127.0.0.1 only, without request logging.
+// Starts fauxqs bound to 127.0.0.1 only.
 //
-//   node fauxqs_server.mjs PATH/TO/node_modules/fauxqs/dist/app.js PORT
+//   node fauxqs_server.mjs PATH/TO/node_modules/fauxqs/dist/app.js PORT [log|quiet]
 //
-// fauxqs's own CLI (`npx fauxqs`, i.e. startFauxqs()) always listens on 0.0.0.0 and logs every
-// request with pino; the benchmark must bind loopback only, and a per-request log line would be
-// measured as fauxqs's cost. So this builds the same Fastify app with buildApp() — the function
-// startFauxqs() itself calls — and listens on 127.0.0.1. All state is in memory, as always.
+// fauxqs's own CLI (`npx fauxqs`, i.e. startFauxqs({ logger: true })) always listens on 0.0.0.0;
+// the benchmark must bind loopback only. So this builds the same Fastify app with buildApp() —
+// the function startFauxqs() itself calls — and listens on 127.0.0.1. "log" (the default) keeps
+// the CLI's request log (one pino JSON line per request, to stdout), as `npx fauxqs` runs;
+// "quiet" turns it off. All state is in memory, as always.
 import { pathToFileURL } from "node:url";
 
-const [appPath, portText] = process.argv.slice(2);
+const [appPath, portText, mode = "log"] = process.argv.slice(2);
 const port = Number.parseInt(portText ?? "", 10);
-if (!appPath || !Number.isInteger(port)) {
-  console.error("usage: node fauxqs_server.mjs PATH/TO/fauxqs/dist/app.js PORT");
+if (!appPath || !Number.isInteger(port) || !["log", "quiet"].includes(mode)) {
+  console.error("usage: node fauxqs_server.mjs PATH/TO/fauxqs/dist/app.js PORT [log|quiet]");
   process.exit(2);
 }
 const { buildApp } = await import(pathToFileURL(appPath).href);
-const app = buildApp({ logger: false });
+const app = buildApp({ logger: mode === "log" });
 await app.listen({ port, host: "127.0.0.1" });
-console.log(`fauxqs listening on http://127.0.0.1:${port}`);
+console.log(`fauxqs listening on http://127.0.0.1:${port} (${mode})`);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => app.close().then(() => process.exit(0)));

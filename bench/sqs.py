@@ -8,8 +8,9 @@ For each of esmd (durable defaults), fauxqs (in memory) and moto, one server at 
      threads) with 1.5x the messages the run will take, as estimated by a short calibration
      run; MaxNumberOfMessages 1, WaitTimeSeconds 0; a receive that finds the queue empty is
      counted and fails the run (bench/wrk/sqs.lua receive). Received messages stay in flight.
-     Then a consumer's loop on a queue filled alike: ReceiveMessage, then DeleteMessage of each
-     message received (bench/wrk/sqs.lua consume), reported as messages/s.
+     Then a consumer's loop on a queue filled alike (its own calibration run sizes it):
+     ReceiveMessage, then DeleteMessage of each message received (bench/wrk/sqs.lua consume),
+     reported as messages/s.
 Then, for esmd only, on a fresh instance:
   3. records/s delivered through an SQS mapping to the no-op function builtin:ok, BatchSize 10
      (window 0) and BatchSize 100 (window 1 s): --records messages pre-filled, then the mapping
@@ -255,15 +256,23 @@ def cpu_busy(sample_s: float = 2.0) -> float:
     return 1 - (i1 - i0) / max(1, t1 - t0)
 
 
-def wait_until_quiet(max_wait_s: float, log) -> float:
+def wait_until_quiet(max_wait_s: float, log, sample_s: float = 2.0, pause_s: float = 8.0) -> float:
     """Other work on the machine skews every figure; wait (bounded) until the CPUs are mostly idle."""
     deadline = time.time() + max_wait_s
-    busy = cpu_busy()
+    busy = cpu_busy(sample_s)
     while busy > 0.2 and time.time() < deadline:
         log(f"machine busy ({busy:.0%} CPU used by other processes); waiting")
-        time.sleep(8)
-        busy = cpu_busy()
+        time.sleep(pause_s)
+        busy = cpu_busy(sample_s)
     return busy
+
+
+PHASE_QUIET_S = 0.0  # --wait-quiet also lets each measured phase wait (at most this long) for quiet
+
+
+def settle(log) -> None:
+    if PHASE_QUIET_S > 0:
+        wait_until_quiet(PHASE_QUIET_S, log, sample_s=1.0, pause_s=4.0)
 
 
 def cpu_model() -> str:
@@ -314,12 +323,12 @@ class Fauxqs(Server):
     name = "fauxqs"
     health_path = "/health"
 
-    def __init__(self, node: str, app_js: str, log_path: str):
+    def __init__(self, node: str, app_js: str, log_path: str, mode: str = "log"):
         super().__init__(log_path)
-        self.node, self.app_js = node, app_js
+        self.node, self.app_js, self.mode = node, app_js, mode
 
     def argv(self) -> list[str]:
-        return [self.node, FAUXQS_PY, self.app_js, str(self.port)]
+        return [self.node, FAUXQS_PY, self.app_js, str(self.port), self.mode]
 
 
 class TestFunction(Server):
@@ -382,9 +391,17 @@ def http_json(port: int, method: str, path: str, body: dict | None = None) -> di
 # wrk
 
 
+def machine_busy_ticks() -> int:
+    """Busy (not idle, not iowait) clock ticks of all CPUs since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]) - v[3] - v[4]
+
+
 def run_wrk(port: int, op: str, url: str, threads: int, connections: int, duration: float, server_pid: int,
             body_bytes: int) -> dict:
     hz = os.sysconf("SC_CLK_TCK")
+    busy0 = machine_busy_ticks()
     cpu0 = cpu_ticks(server_pid)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s",
            "-s", LUA, f"http://127.0.0.1:{port}", "--", op, url, str(body_bytes)]
@@ -393,6 +410,9 @@ def run_wrk(port: int, op: str, url: str, threads: int, connections: int, durati
     ru1 = os.times()
     server_cpu = (cpu_ticks(server_pid) - cpu0) / hz
     wrk_cpu = (ru1.children_user - ru0.children_user) + (ru1.children_system - ru0.children_system)
+    # What the rest of the machine (other processes, interrupts) took meanwhile: such a run's
+    # figures are skewed, and this says by how much.
+    others_cpu = max(0.0, (machine_busy_ticks() - busy0) / hz - server_cpu - wrk_cpu)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr}\n{out.stdout}")
     text = out.stdout
@@ -409,14 +429,15 @@ def run_wrk(port: int, op: str, url: str, threads: int, connections: int, durati
             "empty": int(fields.get("empty", 0)), "failed": int(fields.get("failed", 0)),
             "receives": int(fields.get("receives", 0)), "deletes": int(fields.get("deletes", 0)),
             "socket_errors": sock.group(1) if sock else "", "p50": lat.get("50", "?"), "p99": lat.get("99", "?"),
-            "raw": text, "server_cpu_s": server_cpu, "wrk_cpu_s": wrk_cpu,
+            "raw": text, "server_cpu_s": server_cpu, "wrk_cpu_s": wrk_cpu, "others_cpu_s": others_cpu,
+            "others_share": others_cpu / (duration * (os.cpu_count() or 1)),
             "cpu_us_per_req": server_cpu / total * 1e6 if total else 0.0}
 
 
 def check_wrk(label: str, op: str, w: dict, log) -> None:
     line = (f"{label}: {op}: {w['rps']:,.0f} req/s, {w['ok_rps']:,.0f} 2xx/s, statuses {w['statuses']}, "
             f"messages {w['msgs']:,}, p50 {w['p50']} p99 {w['p99']}; server CPU {w['cpu_us_per_req']:.0f} us/req, "
-            f"wrk CPU {w['wrk_cpu_s']:.1f} s")
+            f"wrk CPU {w['wrk_cpu_s']:.1f} s, other processes {w['others_share']:.0%} of the CPUs")
     if w["socket_errors"]:
         line += f", socket errors: {w['socket_errors']}"
     log(line)
@@ -442,52 +463,76 @@ def measure_queue_ops(s: Server, label: str, args, log) -> dict:
     r: dict = {}
     sqs = Sqs(s.port)
     send_url = sqs.create_queue("bench-send")
+    settle(log)
     w = run_wrk(s.port, "send", send_url, args.wrk_threads, args.connections, args.duration, s.proc.pid,
                 args.body_bytes)
     check_wrk(label, "SendMessage", w, log)
     r["send"] = w
 
-    # Receive: the run must never find the queue empty. A short calibration run on what the send
-    # run left estimates the rate; a fresh queue is then filled with 1.5x what the measured run
-    # can take, so that every server is measured on a queue of about the depth it needs.
-    cal = run_wrk(s.port, "receive", send_url, args.wrk_threads, args.connections, args.calibrate, s.proc.pid,
-                  args.body_bytes)
-    rate = cal["ok_rps"] * (2 if cal["empty"] else 1)  # ran dry: the rate is at least that
-    n = min(args.max_fill, int(math.ceil(rate * args.duration * 1.5 / 10)) * 10 + 1000)
-    recv_url = sqs.create_queue("bench-receive")
-    secs = sqs.fill(recv_url, n, args.workers, "r")
-    log(f"{label}: receive calibration {cal['ok_rps']:,.0f} req/s over {args.calibrate:g} s; "
-        f"pre-filled {n:,} messages in {secs:.1f} s ({n / secs:,.0f}/s with SendMessageBatch, {args.workers} threads)")
-    r["receive_fill"] = n
-    w = run_wrk(s.port, "receive", recv_url, args.wrk_threads, args.connections, args.duration, s.proc.pid,
-                args.body_bytes)
-    check_wrk(label, "ReceiveMessage", w, log)
-    r["receive"] = w
-    r["receive_cal"] = cal
-
-    # A consumer's loop, receive then delete: few messages are ever in flight (ReceiveMessage
-    # above leaves every message it took in flight), so it can run much faster than the receive
-    # calibration; a consumed message costs a receive and a delete, so it cannot outrun
-    # SendMessage's request rate by much: the queue gets 1.5x what either rate would take.
-    rate_c = max(rate, r["send"]["ok_rps"])
-    n_c = min(args.max_fill, int(math.ceil(rate_c * args.duration * 1.5 / 10)) * 10 + 1000)
-    consume_url = sqs.create_queue("bench-consume")
-    secs = sqs.fill(consume_url, n_c, args.workers, "c")
-    log(f"{label}: pre-filled {n_c:,} messages for the consumer loop in {secs:.1f} s")
-    r["consume_fill"] = n_c
-    w = run_wrk(s.port, "consume", consume_url, args.wrk_threads, args.connections, args.duration, s.proc.pid,
-                args.body_bytes)
-    # An empty receive shows as a receive sent with no message back (the last few receives may
-    # still have been in flight when wrk stopped).
-    w["empty"] = max(0, w["receives"] - w["msgs"] - args.connections)
-    share = w["deletes"] / w["total"] if w["total"] else 0.0
-    w["deletes_ps"] = w["ok_rps"] * share
-    check_wrk(label, "ReceiveMessage+DeleteMessage", w, log)
-    log(f"{label}: consumer loop: {w['receives']:,} receives, {w['deletes']:,} deletes = "
-        f"{w['deletes_ps']:,.0f} messages/s received and deleted")
-    r["consume"] = w
+    # Receive and the consumer loop must never find the queue empty, and each is measured alone
+    # (not against a concurrent sender). A short calibration run on a filled queue estimates the
+    # rate; a fresh queue is then filled with 1.5x what the measured run will take. Calibrations
+    # on this shared machine can be off: a run that did run dry is repeated once on a queue twice
+    # as deep as the rate it reached would need; only if that one runs dry too does it count as
+    # a failure.
+    for op, name, tag in (("receive", "ReceiveMessage", "r"), ("consume", "ReceiveMessage+DeleteMessage", "c")):
+        cal_url = sqs.create_queue(f"bench-{op}-calibration")
+        sqs.fill(cal_url, cal_fill(r, args), args.workers, f"{tag}0")
+        cal = run_wrk(s.port, op, cal_url, args.wrk_threads, args.connections, args.calibrate, s.proc.pid,
+                      args.body_bytes)
+        finish_consume(cal, args)
+        rate = consumed_ps(cal) * (2 if ran_dry(cal) else 1)  # ran dry: the rate is at least that
+        r[f"{op}_cal"] = cal
+        n = fill_for(rate, args)
+        for attempt in (1, 2):
+            url = sqs.create_queue(f"bench-{op}-{attempt}")
+            secs = sqs.fill(url, n, args.workers, f"{tag}{attempt}")
+            log(f"{label}: {name} calibration {consumed_ps(cal):,.0f} messages/s over {args.calibrate:g} s; "
+                f"pre-filled {n:,} messages in {secs:.1f} s ({n / secs:,.0f}/s with SendMessageBatch, "
+                f"{args.workers} threads)")
+            settle(log)
+            w = run_wrk(s.port, op, url, args.wrk_threads, args.connections, args.duration, s.proc.pid,
+                        args.body_bytes)
+            finish_consume(w, args)
+            if not ran_dry(w) or attempt == 2:
+                break
+            n = max(2 * n, 2 * fill_for(w["ok_rps"], args))
+            log(f"{label}: {name} ran dry after {w['msgs']:,} messages; again on a queue of {n:,}")
+        check_wrk(label, name, w, log)
+        if op == "consume":
+            log(f"{label}: consumer loop: {w['receives']:,} receives, {w['deletes']:,} deletes = "
+                f"{w['deletes_ps']:,.0f} messages/s received and deleted")
+        r[op] = w
+        r[f"{op}_fill"] = n
     r["rss_kib"] = s.rss()
     return r
+
+
+def cal_fill(r: dict, args) -> int:
+    """Messages for a calibration run: more than the send run's rate could take in that time."""
+    return min(args.max_fill, int(math.ceil(r["send"]["ok_rps"] * args.calibrate * 1.2 / 10)) * 10 + 100)
+
+
+def fill_for(rate: float, args) -> int:
+    """A queue depth that a run at `rate` messages/s cannot empty in --duration (1.5x, rounded)."""
+    return min(args.max_fill, int(math.ceil(rate * args.duration * 1.5 / 10)) * 10 + 200)
+
+
+def finish_consume(w: dict, args) -> None:
+    if w["receives"] or w["deletes"]:  # the consume op
+        # An empty receive shows as a receive sent with no message back (the last few receives
+        # may still have been in flight when wrk stopped).
+        w["empty"] = max(0, w["receives"] - w["msgs"] - args.connections)
+        w["deletes_ps"] = w["ok_rps"] * (w["deletes"] / w["total"] if w["total"] else 0.0)
+
+
+def consumed_ps(w: dict) -> float:
+    """Messages per second a receive or consume run took off the queue."""
+    return w["deletes_ps"] if "deletes_ps" in w else w["ok_rps"] * (w["msgs"] / w["total"] if w["total"] else 0)
+
+
+def ran_dry(w: dict) -> bool:
+    return w["empty"] > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,8 +563,11 @@ def measure_delivery(s: Esmd, label: str, batch: int, window: int, args, log) ->
     n = d["ApproximateNumberOfMessages"]
     if n != args.records:
         raise RuntimeError(f"{queue}: {n} visible messages after sending {args.records}")
+    settle(log)
     seq0 = last_seq(s.port)
     hz = os.sysconf("SC_CLK_TCK")
+    busy0 = machine_busy_ticks()
+    me0 = os.times()
     cpu0 = cpu_ticks(s.proc.pid)
     t0 = time.perf_counter()
     uuid = create_mapping(s.port, NOOP, queue, batch, window)
@@ -532,16 +580,21 @@ def measure_delivery(s: Esmd, label: str, batch: int, window: int, args, log) ->
         time.sleep(0.02)
     secs_drain = time.perf_counter() - t0
     cpu = (cpu_ticks(s.proc.pid) - cpu0) / hz
+    me1 = os.times()
+    mine = (me1.user - me0.user) + (me1.system - me0.system)  # this script's polling
+    others = max(0.0, (machine_busy_ticks() - busy0) / hz - cpu - mine)
     delete_mapping(s.port, uuid)
     invocations = last_seq(s.port) - seq0
     recent = http_json(s.port, "GET", f"/_esmd/invocations?mapping={uuid}&limit=100")["Invocations"]
     bad = [i["Outcome"] for i in recent if i["Outcome"] != "Success"]
     r = {"batch": batch, "window": window, "records": n, "fill_secs": secs, "secs": secs_drain, "left": left,
          "rps": (n - left) / secs_drain, "invocations": invocations, "cpu_s": cpu,
-         "cpu_us_per_record": cpu / max(1, n - left) * 1e6}
+         "cpu_us_per_record": cpu / max(1, n - left) * 1e6,
+         "others_share": others / (secs_drain * (os.cpu_count() or 1))}
     log(f"{label}: delivery BatchSize {batch}, window {window} s: {n - left:,} of {n:,} records in {secs_drain:.2f} s "
         f"= {r['rps']:,.0f} records/s, {invocations:,} invocations ({(n - left) / max(1, invocations):.1f} records "
-        f"each), server CPU {r['cpu_us_per_record']:.1f} us/record; pre-fill took {secs:.1f} s")
+        f"each), server CPU {r['cpu_us_per_record']:.1f} us/record; pre-fill took {secs:.1f} s; other processes "
+        f"{r['others_share']:.0%} of the CPUs")
     if left:
         failures.append(f"{label} delivery batch {batch}: {left} records still queued after {args.drain_timeout} s")
         log(f"FAIL: {failures[-1]}")
@@ -601,6 +654,7 @@ def measure_latency(s: Esmd, fn: TestFunction, label: str, args, log) -> dict:
         # Warm-up: the poller is running and (http) its keep-alive connection to the function is open.
         warm = send_paced(sqs, url, 5, args.latency_rate, f"warm-{kind}")
         wait_for(warm)
+        settle(log)
         sent = send_paced(sqs, url, args.latency_messages, args.latency_rate, f"lat-{kind}")
         got = wait_for(sent)
         delete_mapping(s.port, uuid)
@@ -650,7 +704,8 @@ def main() -> int:
     ap.add_argument("--servers", default="esmd,fauxqs,moto", help="comma-separated subset to compare")
     ap.add_argument("--no-reference", action="store_true", help="skip the esmd --durability normal reference")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="S",
-                    help="wait up to S seconds for the machine's CPUs to be mostly idle before starting")
+                    help="wait up to S seconds for the machine's CPUs to be mostly idle before starting, "
+                         "and up to min(S, 60) seconds before each measured phase")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "sqs.md"))
     args = ap.parse_args()
     servers = [x for x in args.servers.split(",") if x]
@@ -674,6 +729,8 @@ def main() -> int:
         lines.append(msg)
 
     busy = wait_until_quiet(args.wait_quiet, log)
+    global PHASE_QUIET_S
+    PHASE_QUIET_S = min(60.0, args.wait_quiet)
     started = time.time()
 
     def version(cmd: list[str]) -> str:
@@ -728,6 +785,19 @@ def main() -> int:
                 results[label] = measure_queue_ops(s, label, args, log)
             finally:
                 s.stop()
+            if label == "fauxqs":
+                # Reference: fauxqs's SendMessage without its per-request log line.
+                s = Fauxqs(args.node, args.fauxqs, os.path.join(work, "fauxqs-quiet.log"), "quiet")
+                s.launch()
+                try:
+                    settle(log)
+                    url = Sqs(s.port).create_queue("bench-send")
+                    w = run_wrk(s.port, "send", url, args.wrk_threads, args.connections, args.duration, s.proc.pid,
+                                args.body_bytes)
+                    check_wrk("fauxqs (no request log)", "SendMessage", w, log)
+                    results["fauxqs"]["send_quiet"] = w
+                finally:
+                    s.stop()
 
         if "esmd" in servers:
             fn.launch()
@@ -768,7 +838,10 @@ def render(args, machine, versions, results, servers, secs) -> str:
         return "yes" if ok else "**no**"
 
     def ratio(a: float, b: float) -> str:
-        return f"{a / b:,.1f}×" if b > 0 else "—"
+        if b <= 0:
+            return "—"
+        x = a / b
+        return f"{x:,.0f}×" if x >= 10 else f"{x:.1f}×" if x >= 1 else f"{x:.2f}×" if x >= 0.1 else f"{x:.3f}×"
 
     cols = [s for s in ("esmd", "fauxqs", "moto") if s in results]
     others = [s for s in ("fauxqs", "moto") if s in results and "esmd" in results]
@@ -793,6 +866,12 @@ def render(args, machine, versions, results, servers, secs) -> str:
         rows.append([f"{name} server CPU per request"] + cells(lambda w: f"{w['cpu_us_per_req']:,.0f} µs")
                     + [ratio(results["esmd"][op]["cpu_us_per_req"], results[o][op]["cpu_us_per_req"])
                        for o in others] + ["", ""])
+    if "fauxqs" in results and "send_quiet" in results["fauxqs"]:
+        q = results["fauxqs"]["send_quiet"]
+        rows.insert(4, ["SendMessage req/s (2xx), fauxqs without its request log"]
+                    + [f"{q['ok_rps']:,.0f}" if c == "fauxqs" else "" for c in cols]
+                    + [ratio(results["esmd"]["send"]["ok_rps"], q["ok_rps"]) if o == "fauxqs" and "esmd" in results
+                       else "" for o in others] + ["", ""])
     rows.append([f"ReceiveMessage req/s in the {args.calibrate:g}-s calibration run (few messages in flight yet)"]
                 + [f"{results[c]['receive_cal']['ok_rps']:,.0f}" for c in cols]
                 + [ratio(results["esmd"]["receive_cal"]["ok_rps"], results[o]["receive_cal"]["ok_rps"]) for o in others]
@@ -808,6 +887,9 @@ def render(args, machine, versions, results, servers, secs) -> str:
                 + [f"{results[c]['consume']['cpu_us_per_req']:,.0f} µs" for c in cols]
                 + [ratio(results["esmd"]["consume"]["cpu_us_per_req"], results[o]["consume"]["cpu_us_per_req"])
                    for o in others] + ["", ""])
+    rows.append(["CPUs taken by other processes during the Send / Receive / consumer runs"]
+                + ["{:.0%} / {:.0%} / {:.0%}".format(*(results[c][k]["others_share"] for k in ("send", "receive", "consume")))
+                   for c in cols] + [""] * len(others) + ["", ""])
     rows.append(["server RSS after the runs"] + [fmt_kib(results[c]["rss_kib"]) for c in cols]
                 + [""] * len(others) + ["", ""])
 
@@ -840,9 +922,13 @@ def render(args, machine, versions, results, servers, secs) -> str:
             out.append(f"| records/s delivered, {name} ({d['records']:,} records) | {d['rps']:,.0f} | "
                        f"{refcell(lambda r: format(r[key]['rps'], ',.0f'))} | ≥ 20,000 | "
                        f"{yes(d['rps'] >= 20000 and d['left'] == 0)} |")
-            out.append(f"| … invocations (records per invocation), server CPU per record | "
-                       f"{d['invocations']:,} ({d['records'] / max(1, d['invocations']):.1f}), {d['cpu_us_per_record']:.1f} µs | "
-                       f"{refcell(lambda r: f'''{r[key]['invocations']:,} ({r[key]['records'] / max(1, r[key]['invocations']):.1f}), {r[key]['cpu_us_per_record']:.1f} µs''')} | | |")
+            def detail(r, key=key) -> str:
+                d = r[key]
+                return (f"{d['invocations']:,} ({d['records'] / max(1, d['invocations']):.1f}), "
+                        f"{d['cpu_us_per_record']:.1f} µs, {d['others_share']:.0%}")
+
+            out.append(f"| … invocations (records each), server CPU per record, CPUs taken by other processes | "
+                       f"{detail(e)} | {refcell(detail)} | | |")
 
         def lat_cell(r, kind: str, a: str, b: str) -> str:
             lat = r["latency"][kind]
@@ -873,8 +959,9 @@ def render(args, machine, versions, results, servers, secs) -> str:
         f"esmd group-commits the requests that wait together, but with {args.connections} connections at most "
         f"{args.connections} requests share an fsync, so a durable SendMessage rate is bounded by about "
         f"{args.connections} / fsync ≈ {bound:,.0f} req/s on this disk, whatever the CPU.",
-        "- fauxqs: in memory (it has no persistence), started with `buildApp()` from its package and bound to 127.0.0.1, "
-        "without its per-request log (its CLI binds 0.0.0.0 and logs every request).",
+        "- fauxqs: in memory (it has no persistence), started with `buildApp()` from its package, as its CLI "
+        "(`npx fauxqs`) does — with the CLI's request log (a pino JSON line per request, to a file) — but bound to "
+        "127.0.0.1 (the CLI binds 0.0.0.0). For reference its SendMessage is also measured without that log.",
         "- moto: `python3 -m moto.server`; it answers `Connection: close`, so wrk reconnects for each moto request.",
         f"- SendMessage: one unique {args.body_bytes}-byte body per request. ReceiveMessage: MaxNumberOfMessages 1, "
         "WaitTimeSeconds 0, on a queue pre-filled (SendMessageBatch, not timed) with 1.5× what a "

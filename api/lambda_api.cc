@@ -528,12 +528,18 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
     m.settle_to = t->settle_to;
     m.settle_at_ms = now + options_.transition_delay_ms;
     m.last_modified_ms = now;
+    const Mapping shown = m;  // the 202 shows the transitional state
+    const bool instant = options_.transition_delay_ms == 0;
+    if (instant) settle_now(m);
     if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
-    spdlog::info("mapping {} updated: {}", m.uuid, to_string(m.state));
+    spdlog::info("mapping {} updated: {}{}{}", m.uuid, to_string(shown.state), instant ? " -> " : "",
+                 instant ? to_string(m.state) : "");
     notify(m, false);
-    settle_dirty_ = true;
-    db_.poke();
-    return json_response(202, encode_mapping(m));
+    if (!instant) {
+      settle_dirty_ = true;
+      db_.poke();
+    }
+    return json_response(202, encode_mapping(shown));
   });
 }
 
@@ -550,6 +556,12 @@ void LambdaApi::remove(const std::string& uuid, Request& req, Reply reply) {
     m.settle_to.reset();
     m.settle_at_ms = now + options_.transition_delay_ms;
     m.last_modified_ms = now;
+    if (options_.transition_delay_ms == 0) {
+      if (Status s = storage::delete_mapping(c, m.uuid); !s.is_ok()) return lambda_error(s);
+      spdlog::info("mapping {} deleted", m.uuid);
+      notify(m, true);
+      return json_response(202, encode_mapping(m));
+    }
     if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
     spdlog::info("mapping {} deleting", m.uuid);
     notify(m, false);
@@ -557,6 +569,14 @@ void LambdaApi::remove(const std::string& uuid, Request& req, Reply reply) {
     db_.poke();
     return json_response(202, encode_mapping(m));
   });
+}
+
+void LambdaApi::settle_now(Mapping& m) {
+  // With --transition-delay-ms 0 a transition ends as it begins: the row is written settled,
+  // saving a second write, while the 202 still shows the transitional state as AWS does.
+  m.state = m.settle_to.value_or(m.state);
+  m.settle_to.reset();
+  m.settle_at_ms = 0;
 }
 
 std::optional<std::int64_t> LambdaApi::tick(storage::Connection& c, std::int64_t now_ms) {

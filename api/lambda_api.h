@@ -72,6 +72,7 @@ class LambdaApi {
   // A read-only fn: on the read pool if there is one, else as a job.
   void run_read(Reply reply, std::function<Response(storage::Connection&)> fn);
   void notify(const Mapping& m, bool removed);
+  void settle_now(Mapping& m);
 
   storage::DbWorker& db_;
   FunctionRegistry& functions_;

@@ -786,3 +786,26 @@ TEST_CASE("GetFunction and ListFunctions answer for registered functions only") 
   Json all = parse_json(h.call("GET", "/2015-03-31/functions").body);
   CHECK(all["Functions"].Size() == 2);
 }
+
+TEST_CASE("with a transition delay of 0 an update answers Updating and is settled at once") {
+  Harness h(0);
+  const std::string uuid = h.create_sqs();
+  h.settle();
+  REQUIRE(h.state_of(uuid) == "Enabled");
+  Response r = h.update(uuid, R"({"BatchSize":5})");
+  REQUIRE(r.status == 202);
+  CHECK(parse_json(r.body).str("State") == "Updating");
+  // No clock movement: the stored row is already settled.
+  CHECK(h.state_of(uuid) == "Enabled");
+  CHECK(h.update(uuid, R"({"BatchSize":6})").status == 202);
+}
+
+TEST_CASE("with a transition delay of 0 a delete answers Deleting and the mapping is gone at once") {
+  Harness h(0);
+  const std::string uuid = h.create_sqs();
+  h.settle();
+  Response r = h.remove(uuid);
+  REQUIRE(r.status == 202);
+  CHECK(parse_json(r.body).str("State") == "Deleting");
+  CHECK(h.get(uuid).status == 404);
+}

@@ -10,8 +10,8 @@ import unittest
 import uuid as uuidlib
 
 from esmd_harness import ACCOUNT, Esmd, wait_until
-from lambda_support import (MAPPINGS, SECRET, call, create_queue, docdb_arn, dynamodb_arn, function_arn,
-                            kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle, unique)
+from lambda_support import (MAPPINGS, SECRET, call, cli_has, create_queue, docdb_arn, dynamodb_arn, function_arn,
+                            get_raw, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle, unique)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 LAST_MODIFIED_RE = re.compile(rb'"LastModified":(\d{10}\.\d{1,3})[,}]')
@@ -280,7 +280,11 @@ class ShapesTest(unittest.TestCase):
                                          region="eu-west-1")
         self.assertEqual(rc, 0, err)
         self.assertEqual(created["FunctionArn"], function_arn("fn", region="eu-west-1"))
-        self.assertEqual(created["EventSourceMappingArn"], mapping_arn(created["UUID"], region="eu-west-1"))
+        if cli_has("CreateEventSourceMapping", "EventSourceMappingArn", output=True):
+            self.assertEqual(created["EventSourceMappingArn"], mapping_arn(created["UUID"], region="eu-west-1"))
+        else:  # the CLI's model predates EventSourceMappingArn and drops it from what it prints
+            self.assertEqual(get_raw(self.esmd, created["UUID"], region="eu-west-1")["EventSourceMappingArn"],
+                             mapping_arn(created["UUID"], region="eu-west-1"))
         from botocore.exceptions import ClientError
         with self.assertRaises(ClientError) as cm:
             west.get_event_source_mapping(UUID=east["UUID"])

@@ -12,7 +12,8 @@ received with its start and end time:
     fn.behave(lambda event: Reply(...))   # anything else
 
 PollerTestCase starts one esmd per test class and, per test, an SqsFunction registered as a
-fresh function; helpers create queues and mappings with boto3 and wait for stable states.
+fresh function; helpers create queues and mappings with boto3 (raw REST-JSON for members such
+as ScalingConfig that an older boto3 lacks) and wait for stable states.
 """
 import itertools
 import json
@@ -22,6 +23,7 @@ import unittest
 
 from esmd_harness import ACCOUNT, Esmd, wait_until
 from invoke_function_server import FunctionServer
+from lambda_support import create_mapping, update_mapping
 
 
 class Reply:
@@ -231,12 +233,16 @@ class PollerTestCase(unittest.TestCase):
 
     # -- mappings ------------------------------------------------------------------------
     def make_mapping(self, queue_arn, function=None, wait=True, **params):
-        m = self.lam.create_event_source_mapping(
-            FunctionName=function or self.function, EventSourceArn=queue_arn, **params)
+        m = create_mapping(self.esmd, self.lam, FunctionName=function or self.function, EventSourceArn=queue_arn,
+                           **params)
         self.mappings.append(m["UUID"])
         if wait and params.get("Enabled", True):
             self.wait_state(m["UUID"], "Enabled")
         return m["UUID"]
+
+    def update_mapping(self, uuid, **params):
+        """UpdateEventSourceMapping with boto3, or raw REST-JSON for members it lacks."""
+        return update_mapping(self.esmd, self.lam, uuid, **params)
 
     def mapping_over_backlog(self, url, arn, bodies, **params):
         """Sends `bodies` while the mapping is disabled, then enables it: with window 0 the

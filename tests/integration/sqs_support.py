@@ -183,6 +183,16 @@ def query_request(esmd, action, params=None, path="/", headers=None):
     return status, hdrs, ET.fromstring(raw)
 
 
+def json_request(esmd, action, params=None, headers=None):
+    """An SQS JSON-protocol request as current SDKs send it (X-Amz-Target AmazonSQS.<action>,
+    application/x-amz-json-1.0), whatever protocol the installed botocore speaks (botocore
+    < 1.31, Debian 12's among them, speaks query). Returns (status, headers, parsed JSON)."""
+    h = {"X-Amz-Target": "AmazonSQS." + action, "Content-Type": "application/x-amz-json-1.0"}
+    h.update(headers or {})
+    status, hdrs, raw = esmd.http("POST", "/", json.dumps(params or {}), h)
+    return status, hdrs, (json.loads(raw) if raw else None)
+
+
 def tag(name):
     return f"{{{XMLNS}}}{name}"
 

@@ -9,7 +9,8 @@ import unittest
 import urllib.error
 
 from esmd_harness import ACCOUNT, Esmd, wait_until
-from sqs_support import SqsTestCase, log_mark, logged_since, md5_of_attributes, md5_of_body
+from lambda_support import boto_has
+from sqs_support import SqsTestCase, json_request, log_mark, logged_since, md5_of_attributes, md5_of_body
 
 ATTRIBUTES = {
     "colour": {"DataType": "String", "StringValue": "blue ✓"},
@@ -42,6 +43,12 @@ class SqsMessageTest(SqsTestCase, unittest.TestCase):
                                      Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
 
     def receive(self, url, **kwargs):
+        if not boto_has(self.sqs, "ReceiveMessage", *kwargs):
+            # botocore < 1.34 (Debian 12's 1.29) predates MessageSystemAttributeNames: send what
+            # current SDKs send, a JSON-protocol request.
+            status, _, doc = json_request(self.esmd, "ReceiveMessage", dict(QueueUrl=url, **kwargs))
+            self.assertEqual(status, 200, doc)
+            return doc.get("Messages", [])
         return self.sqs.receive_message(QueueUrl=url, **kwargs).get("Messages", [])
 
     def count(self, url, name="ApproximateNumberOfMessages"):

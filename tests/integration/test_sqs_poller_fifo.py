@@ -188,7 +188,7 @@ class ConcurrencyTest(PollerTestCase):
                                             ScalingConfig={"MaximumConcurrency": 2})
         self.fn.wait_bodies([f"e{i}" for i in range(4)], timeout=10)
         self.assertEqual(self.fn.max_concurrent, 2)
-        self.lam.update_event_source_mapping(UUID=uuid, ScalingConfig={"MaximumConcurrency": 4})
+        self.update_mapping(uuid, ScalingConfig={"MaximumConcurrency": 4})
         self.wait_state(uuid, "Enabled")
         self.fn.max_concurrent = 0
         self.send_batch(url, [f"f{i}" for i in range(12)])

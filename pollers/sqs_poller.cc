@@ -36,7 +36,7 @@ void SqsPoller::stop(std::function<void()> on_stopped) {
     self->retry_timer_.cancel();
     self->drop_unsent();
     const std::string owner = self->config_.uuid;
-    self->deps_.db.submit([self, owner](storage::Connection&) -> storage::DbWorker::Done {
+    self->deps_.db.submit_relaxed([self, owner](storage::Connection&) -> storage::DbWorker::Done {
       self->deps_.queues.cancel_waiters(owner);
       return nullptr;
     });
@@ -74,7 +74,7 @@ void SqsPoller::apply(Mapping mapping) {
     drop_unsent();
     spdlog::info("mapping {}: poller paused ({})", config_.uuid, to_string(config_.state));
     const std::string owner = config_.uuid;
-    deps_.db.submit([this, self = shared_from_this(), owner](storage::Connection&) -> storage::DbWorker::Done {
+    deps_.db.submit_relaxed([this, self = shared_from_this(), owner](storage::Connection&) -> storage::DbWorker::Done {
       deps_.queues.cancel_waiters(owner);
       return nullptr;
     });
@@ -106,7 +106,7 @@ void SqsPoller::maybe_receive() {
   const std::uint64_t gen = generation_;
   const std::string arn = config_.event_source_arn;
   auto self = shared_from_this();
-  deps_.db.submit([self, arn, opt, window, fn_timeout_s, gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
+  deps_.db.submit_relaxed([self, arn, opt, window, fn_timeout_s, gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
     auto& queues = self->deps_.queues;
     storage::Queue* q = queues.find_by_arn(arn);
     auto deliver = [self, gen](Result<std::vector<storage::Received>> got) {
@@ -218,7 +218,7 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
   if (!to_delete.empty()) {
     const std::string arn = config_.event_source_arn;
     auto self = shared_from_this();
-    deps_.db.submit([self, arn, to_delete = std::move(to_delete)](storage::Connection& c) -> storage::DbWorker::Done {
+    deps_.db.submit_relaxed([self, arn, to_delete = std::move(to_delete)](storage::Connection& c) -> storage::DbWorker::Done {
       if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
         for (const auto& h : to_delete) (void)self->deps_.queues.delete_message(c, *q, h);
       return nullptr;
@@ -239,7 +239,7 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
 void SqsPoller::release(std::vector<std::string> receipts) {
   const std::string arn = config_.event_source_arn;
   auto self = shared_from_this();
-  deps_.db.submit([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
+  deps_.db.submit_relaxed([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
     if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
       self->deps_.queues.release(c, *q, receipts, self->deps_.clock.now_ms());
     return nullptr;

@@ -25,7 +25,15 @@ void DbWorker::start(Tick tick) {
 void DbWorker::submit(Job job) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(std::move(job));
+    queue_.push_back({std::move(job), true});
+  }
+  cv_.notify_one();
+}
+
+void DbWorker::submit_relaxed(Job job) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back({std::move(job), false});
   }
   cv_.notify_one();
 }
@@ -49,8 +57,14 @@ void DbWorker::stop() {
 
 void DbWorker::loop() {
   std::optional<std::int64_t> next_tick;
+  bool durable = true;
   std::vector<Job> group;
   std::vector<Done> done;
+  {
+    Statement& q = conn_->prepare("PRAGMA synchronous");
+    base_full_ = synced_full_ = q.step() && q.int64(0) >= 2;
+    q.reset();
+  }
   for (;;) {
     {
       std::unique_lock lk(mu_);
@@ -65,10 +79,17 @@ void DbWorker::loop() {
       }
       if (stopping_ && queue_.empty()) return;
       poked_ = false;
+      durable = false;
       while (!queue_.empty() && group.size() < kMaxGroup) {
-        group.push_back(std::move(queue_.front()));
+        durable = durable || queue_.front().durable;
+        group.push_back(std::move(queue_.front().job));
         queue_.pop_front();
       }
+    }
+    // synchronous can only change between transactions; FULL again before any group that
+    // acknowledges a client's change, which also syncs what the relaxed groups wrote.
+    if (base_full_ && durable != synced_full_) {
+      if (conn_->exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL").is_ok()) synced_full_ = durable;
     }
     Transaction tx(*conn_);
     if (!tx.begin_status().is_ok())

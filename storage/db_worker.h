@@ -42,6 +42,11 @@ class DbWorker {
 
   void start(Tick tick);
   void submit(Job job);
+  // A job whose changes esmd can afford to lose in a power cut (not in a crash): a poller's
+  // receive marks and its deletes after a delivered batch, where a loss only means a
+  // redelivery, which at-least-once allows. A group made only of such jobs (and the tick) is
+  // committed without an fsync; any acknowledged client change in the group makes it durable.
+  void submit_relaxed(Job job);
   // Wakes the worker so that the tick runs again now (e.g. a new transition was scheduled).
   void poke();
   // Worker thread only (inside a job or the tick): runs fn after the current group commits.
@@ -75,7 +80,13 @@ class DbWorker {
   Tick tick_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Job> queue_;
+  struct Entry {
+    Job job;
+    bool durable;
+  };
+  std::deque<Entry> queue_;
+  bool base_full_ = true;     // worker thread only: the connection was opened with synchronous=FULL
+  bool synced_full_ = true;   // worker thread only: the synchronous setting now in force
   std::vector<std::function<void()>> deferred_;  // worker thread only
   bool poked_ = false;
   bool stopping_ = false;

@@ -225,6 +225,7 @@ Statement& Connection::prepare(const std::string& sql) {
 }
 
 std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
+std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 Transaction::Transaction(Connection& c) : c_(c), begin_(c.exec("BEGIN IMMEDIATE")) { done_ = !begin_.is_ok(); }
 

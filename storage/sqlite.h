@@ -76,6 +76,7 @@ class Connection {
   // A statement kept for the connection's lifetime, reset and with cleared bindings.
   Statement& prepare(const std::string& sql);
   std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
 
  private:
   explicit Connection(sqlite3* db) : db_(db) {}

@@ -705,9 +705,7 @@ Status QueueEngine::insert_message(Connection& c, Queue& q, SqsMessage& m) {
       .bind(13, m.trace_header)
       .bind(14, m.dlq_source_arn);
   if (Status s = st.run(); !s.is_ok()) return s;
-  Statement& id = c.prepare("SELECT last_insert_rowid()");
-  m.rowid = id.step() ? id.int64(0) : 0;
-  id.reset();
+  m.rowid = c.last_insert_rowid();
   return Status::ok();
 }
 

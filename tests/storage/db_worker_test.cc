@@ -295,3 +295,34 @@ TEST_CASE("work deferred from a job runs after every completion of its group") {
   worker.stop();
   CHECK(rec.events() == std::vector<std::string>{"done1", "done2", "deferred"});
 }
+
+TEST_CASE("a group of relaxed jobs commits without fsync and a durable job restores it") {
+  auto c = Connection::open(":memory:", Durability::kFull);
+  REQUIRE(c);
+  REQUIRE(migrate(**c).is_ok());
+  FakeClock clock;
+  DbWorker worker(std::move(c).value(), clock);
+  worker.start(nullptr);
+  auto synchronous = [](Connection& conn) {
+    Statement& q = conn.prepare("PRAGMA synchronous");
+    const auto v = q.step() ? q.int64(0) : -1;
+    q.reset();
+    return v;
+  };
+  std::promise<std::int64_t> relaxed, durable;
+  worker.submit_relaxed([&](Connection& conn) -> DbWorker::Done {
+    relaxed.set_value(synchronous(conn));
+    return nullptr;
+  });
+  auto r = relaxed.get_future();
+  REQUIRE(r.wait_for(kDeadline) == std::future_status::ready);
+  CHECK(r.get() == 1);  // NORMAL
+  worker.submit([&](Connection& conn) -> DbWorker::Done {
+    durable.set_value(synchronous(conn));
+    return nullptr;
+  });
+  auto d = durable.get_future();
+  REQUIRE(d.wait_for(kDeadline) == std::future_status::ready);
+  CHECK(d.get() == 2);  // FULL
+  worker.stop();
+}

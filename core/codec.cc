@@ -122,14 +122,7 @@ std::string md5_hex(std::string_view data) {
   Md5 m;
   m.update(reinterpret_cast<const unsigned char*>(data.data()), data.size());
   const auto d = m.finish();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(32);
-  for (unsigned char c : d) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
-  }
-  return out;
+  return to_hex(d.data(), d.size());
 }
 
 std::string sha256_hex(std::string_view data) {

@@ -19,207 +19,44 @@ Both servers bind 127.0.0.1 only; every process started here is stopped on exit.
 from __future__ import annotations
 
 import argparse
-import atexit
 import base64
-import concurrent.futures
-import datetime
-import http.client
 import io
 import json
 import os
-import platform
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.parse
 import zipfile
 
+from benchlib import (MAPPINGS, MOTO_ACCOUNT, Client, Log, auth, cpu_ticks, describe_machine, fmt_kib,
+                      load_average, run_all, version, wait_until_quiet, work_dir, write_results, yes)
+import benchlib
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LUA = os.path.join(HERE, "wrk", "mappings.lua")
-MAPPINGS = "/2015-03-31/event-source-mappings"
 FUNCTION = "bench-fn"
-MOTO_ACCOUNT = "123456789012"
-ESMD_ACCOUNT = "000000000000"
-
-# Neither server checks signatures; both take the service and region from the credential scope.
-def auth(service: str) -> dict[str, str]:
-    return {
-        "Authorization": f"AWS4-HMAC-SHA256 Credential=bench/20240101/us-east-1/{service}/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-        "X-Amz-Date": "20240101T000000Z",
-    }
 
 
 # ---------------------------------------------------------------------------------------------
-# Processes
+# Servers (start-up is polled every 0.5 ms)
 
 
-_children: list[subprocess.Popen] = []
-
-
-def _stop(p: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if p.poll() is not None:
-        return
-    try:
-        os.killpg(p.pid, sig)  # each child leads its own session (start_new_session=True)
-    except ProcessLookupError:
-        return
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-
-
-def _stop_all() -> None:
-    for p in _children:
-        _stop(p)
-
-
-atexit.register(_stop_all)
-for _s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_s, lambda signum, _frame: sys.exit(128 + signum))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def get_status(port: int, path: str, headers: dict[str, str] | None = None) -> int:
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        c.request("GET", path, headers=headers or {})
-        r = c.getresponse()
-        r.read()
-        return r.status
-    finally:
-        c.close()
-
-
-class Server:
-    """One server process; `launch()` returns the seconds from spawn to the first 200 on `probe`."""
-
-    name = ""
-    health_path = ""
-    health_headers: dict[str, str] = {}
-
-    def __init__(self, log_path: str):
-        self.port = free_port()
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def argv(self) -> list[str]:
-        raise NotImplementedError
-
-    def launch(self, probe: tuple[str, dict[str, str]] | None = None, deadline_s: float = 60) -> float:
-        path, headers = probe or (self.health_path, self.health_headers)
-        log = open(self.log_path, "ab")
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, cwd=tempfile.gettempdir())
-        _children.append(self.proc)
-        log.close()
-        while True:
-            try:
-                if get_status(self.port, path, headers) == 200:
-                    return time.perf_counter() - t0
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
-            if time.perf_counter() - t0 > deadline_s:
-                raise RuntimeError(f"{self.name} did not answer {path} within {deadline_s}s")
-            time.sleep(0.0005)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc:
-            _stop(self.proc, sig)
-            _children.remove(self.proc)
-            self.proc = None
-
-    def rss(self) -> int:
-        assert self.proc
-        return rss_kib(self.proc.pid)
-
-
-class Esmd(Server):
-    name = "esmd"
-    health_path = "/_esmd/health"
+class Esmd(benchlib.Esmd):
+    poll_s = 0.0005
 
     def __init__(self, binary: str, data_dir: str, log_path: str, durability: str = "full"):
-        super().__init__(log_path)
-        self.binary, self.data_dir, self.durability = binary, data_dir, durability
-        self.account = ESMD_ACCOUNT
-
-    def argv(self) -> list[str]:
-        return [self.binary, "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", self.data_dir,
-                "--durability", self.durability, "--transition-delay-ms", "0",
-                "--function", f"{FUNCTION}=builtin:ok"]
+        super().__init__(binary, data_dir, log_path, durability, [f"{FUNCTION}=builtin:ok"])
 
 
-class Moto(Server):
-    name = "moto"
-    health_path = "/moto-api/"
-
-    def __init__(self, log_path: str):
-        super().__init__(log_path)
-        self.account = MOTO_ACCOUNT
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+class Moto(benchlib.Moto):
+    poll_s = 0.0005
 
 
 # ---------------------------------------------------------------------------------------------
 # Creating what the mappings need, then the mappings, with bounded concurrency
-
-
-class Client:
-    """A keep-alive HTTP connection per worker thread (http.client reopens it if the server closes)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.local = threading.local()
-
-    def call(self, method: str, path: str, body: str | None, headers: dict[str, str]) -> tuple[int, bytes]:
-        c = getattr(self.local, "conn", None)
-        if c is None:
-            c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        for attempt in range(3):
-            try:
-                c.request(method, path, body=body, headers=headers)
-                r = c.getresponse()
-                return r.status, r.read()
-            except (http.client.HTTPException, ConnectionError):
-                c.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError
-
-
-def run_all(workers: int, fn, items) -> float:
-    t0 = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for _ in pool.map(fn, items):
-            pass
-    return time.perf_counter() - t0
 
 
 def expect(status: int, body: bytes, what: str) -> None:
@@ -273,103 +110,9 @@ def create_mappings(client: Client, account: str, n: int, workers: int) -> tuple
 # wrk
 
 
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of every thread of pid, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def run_wrk(port: int, op: str, uuid_file: str, threads: int, connections: int, duration: int,
             server_pid: int) -> dict:
-    hz = os.sysconf("SC_CLK_TCK")
-    cpu0 = cpu_ticks(server_pid)
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s",
-           "-s", LUA, f"http://127.0.0.1:{port}", "--", op, uuid_file, str(threads)]
-    ru0 = os.times()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    ru1 = os.times()
-    server_cpu = (cpu_ticks(server_pid) - cpu0) / hz
-    wrk_cpu = (ru1.children_user - ru0.children_user) + (ru1.children_system - ru0.children_system)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr}\n{out.stdout}")
-    text = out.stdout
-    m = re.search(r"BENCH_STATUS ?(.*)", text)
-    statuses = {int(k): int(v) for k, v in (kv.split("=") for kv in (m.group(1).split() if m else []))}
-    total = sum(statuses.values())
-    ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
-    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", text).group(1))
-    sock = re.search(r"Socket errors: (.*)", text)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
-    return {"cmd": " ".join(cmd), "rps": rps, "ok_rps": rps * ok / total if total else 0.0, "total": total,
-            "ok": ok, "non2xx": total - ok, "statuses": statuses, "socket_errors": sock.group(1) if sock else "",
-            "p50": lat.get("50", "?"), "p99": lat.get("99", "?"), "raw": text,
-            "server_cpu_s": server_cpu, "wrk_cpu_s": wrk_cpu,
-            "cpu_us_per_req": server_cpu / total * 1e6 if total else 0.0}
-
-
-# ---------------------------------------------------------------------------------------------
-# Machine facts that explain the numbers
-
-
-def fsync_ms(directory: str, n: int = 30) -> float:
-    path = os.path.join(directory, "fsync-probe")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, b"\0" * 65536)
-        os.fsync(fd)
-        t0 = time.perf_counter()
-        for i in range(n):
-            os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
-            os.fdatasync(fd)
-        return (time.perf_counter() - t0) / n * 1000
-    finally:
-        os.close(fd)
-        os.unlink(path)
-
-
-def fs_type(directory: str) -> str:
-    out = subprocess.run(["df", "--output=fstype", directory], capture_output=True, text=True).stdout.split()
-    return out[-1] if out else "?"
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def cpu_busy(sample_s: float = 2.0) -> float:
-    """Fraction of all CPUs busy (not idle or iowait) over sample_s seconds, from /proc/stat."""
-    def snap() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v), v[3] + v[4]
-    t0, i0 = snap()
-    time.sleep(sample_s)
-    t1, i1 = snap()
-    return 1 - (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_until_quiet(max_wait_s: float, log) -> float:
-    """Other work on the machine skews every figure; wait (bounded) until the CPUs are mostly idle."""
-    deadline = time.time() + max_wait_s
-    busy = cpu_busy()
-    while busy > 0.2 and time.time() < deadline:
-        log(f"machine busy ({busy:.0%} CPU used by other processes); waiting")
-        time.sleep(8)
-        busy = cpu_busy()
-    return busy
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
+    return benchlib.run_wrk(LUA, port, [op, uuid_file, str(threads)], threads, connections, duration, server_pid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,10 +172,6 @@ def fmt_s(t: float) -> str:
     return f"{t * 1000:.1f} ms" if t < 1 else f"{t:.2f} s"
 
 
-def fmt_kib(k: int) -> str:
-    return f"{k / 1024:.1f} MiB"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--esmd", default=os.path.join(ROOT, "build-bench", "esmd"), help="esmd binary")
@@ -458,35 +197,15 @@ def main() -> int:
         sys.exit(f"no esmd binary at {args.esmd} (bench/control_plane.sh builds it)")
     import moto  # noqa: F401  (fail early when moto is missing)
 
-    work = tempfile.mkdtemp(prefix="esmd-bench-")
-    atexit.register(shutil.rmtree, work, True)
-    lines: list[str] = []
-
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-        lines.append(msg)
+    work = work_dir("esmd-bench-")
+    log = Log()
 
     busy = wait_until_quiet(args.wait_quiet, log)
     started = time.time()
-    esmd_version = subprocess.run([args.esmd, "--version"], capture_output=True, text=True).stdout.strip()
-    moto_version = subprocess.run([sys.executable, "-c", "import moto; print(moto.__version__)"],
-                                  capture_output=True, text=True).stdout.strip()
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0].strip()
-    rev = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
-                         text=True).stdout.strip() or "?"
-    machine = {
-        "rev": rev,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cores": os.cpu_count(),
-        "cpu": cpu_model(),
-        "kernel": platform.release(),
-        "data_fs": fs_type(work),
-        "fsync_ms": fsync_ms(work),
-        "load_before": load_average(),
-        "busy_before": busy,
-    }
-    log(f"machine: {machine['cores']} cores, {machine['cpu']}, Linux {machine['kernel']}; data dir on "
-        f"{machine['data_fs']}, fdatasync {machine['fsync_ms']:.2f} ms")
+    esmd_version = version([args.esmd, "--version"])
+    moto_version = version([sys.executable, "-c", "import moto; print(moto.__version__)"])
+    wrk_version = version(["wrk", "-v"]).split("\n")[0].strip()
+    machine = describe_machine(work, busy, log)
 
     counter = iter(range(1_000_000))
 
@@ -527,16 +246,8 @@ def main() -> int:
 
     machine["load_after"] = load_average()
     table = render(args, machine, e, m, esmd_version, moto_version, wrk_version, time.time() - started)
-    print()
-    print(table)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(table)
-        f.write("\n## Log\n\n```\n" + "\n".join(lines) + "\n```\n")
-        for label, r in (("esmd", e), ("moto", m)):
-            for op in ("get", "update"):
-                f.write(f"\n### {label} {op}\n\n`{r[op]['cmd']}`\n\n```\n{r[op]['raw'].rstrip()}\n```\n")
-    print(f"\nwritten to {os.path.relpath(args.out)}")
+    write_results(args.out, table, log,
+                  ((label, op, r[op]) for label, r in (("esmd", e), ("moto", m)) for op in ("get", "update")))
     errors = e["get"]["non2xx"] + e["update"]["non2xx"] + m["get"]["non2xx"] + m["update"]["non2xx"]
     return 1 if errors else 0
 
@@ -544,9 +255,6 @@ def main() -> int:
 def render(args, machine, e, m, esmd_version, moto_version, wrk_version, secs) -> str:
     def times(a: float, b: float, word: str) -> str:
         return f"{b / a:,.0f}× {word}" if a > 0 else "—"
-
-    def yes(ok: bool) -> str:
-        return "yes" if ok else "**no**"
 
     rows = [
         (f"start → first health 200 (median of {args.reps})", fmt_s(e["start_health"]), fmt_s(m["start_health"]),

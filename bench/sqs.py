@@ -32,24 +32,17 @@ here is stopped on exit.
 from __future__ import annotations
 
 import argparse
-import atexit
-import datetime
 import json
 import math
 import os
-import platform
-import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
-import concurrent.futures
-import http.client
-import signal
-import socket
-import threading
+from benchlib import (ESMD_ACCOUNT, MAPPINGS, Client, Log, Moto, Server, auth, cpu_ticks, describe_machine,
+                      fmt_kib, load_average, machine_busy_ticks, run_all, version, wait_until_quiet, work_dir,
+                      write_results, yes)
+import benchlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -57,214 +50,14 @@ LUA = os.path.join(HERE, "wrk", "sqs.lua")
 FUNCTION_PY = os.path.join(HERE, "sqs_function.py")
 FAUXQS_PY = os.path.join(HERE, "fauxqs_server.mjs")
 NODE_DIR = os.path.join(HERE, ".node")
-MAPPINGS = "/2015-03-31/event-source-mappings"
 NOOP = "noop"
 LAT_FN = "lat"
-
-ESMD_ACCOUNT = "000000000000"
 
 failures: list[str] = []
 
 
-# Neither server checks signatures; moto routes by the service in the credential scope (without
-# it, moto takes a request for S3), and esmd and fauxqs take only the region from it.
-def auth(service: str) -> dict[str, str]:
-    return {
-        "Authorization": f"AWS4-HMAC-SHA256 Credential=bench/20240101/us-east-1/{service}/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-        "X-Amz-Date": "20240101T000000Z",
-    }
-
-
 # ---------------------------------------------------------------------------------------------
-# Processes (as in control_plane.py)
-
-
-_children: list[subprocess.Popen] = []
-
-
-def _stop(p: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if p.poll() is not None:
-        return
-    try:
-        os.killpg(p.pid, sig)  # each child leads its own session (start_new_session=True)
-    except ProcessLookupError:
-        return
-    try:
-        p.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
-
-
-def _stop_all() -> None:
-    for p in _children:
-        _stop(p)
-
-
-atexit.register(_stop_all)
-for _s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_s, lambda signum, _frame: sys.exit(128 + signum))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def get_status(port: int, path: str) -> int:
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        r.read()
-        return r.status
-    finally:
-        c.close()
-
-
-class Server:
-    """One server process; `launch()` returns the seconds from spawn to the first 200 on its health path."""
-
-    name = ""
-    health_path = ""
-
-    def __init__(self, log_path: str):
-        self.port = free_port()
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-
-    def argv(self) -> list[str]:
-        raise NotImplementedError
-
-    def launch(self, deadline_s: float = 60) -> float:
-        log = open(self.log_path, "ab")
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, cwd=tempfile.gettempdir())
-        _children.append(self.proc)
-        log.close()
-        while True:
-            try:
-                if get_status(self.port, self.health_path) == 200:
-                    return time.perf_counter() - t0
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
-            if time.perf_counter() - t0 > deadline_s:
-                raise RuntimeError(f"{self.name} did not answer {self.health_path} within {deadline_s}s")
-            time.sleep(0.005)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc:
-            _stop(self.proc, sig)
-            _children.remove(self.proc)
-            self.proc = None
-
-    def rss(self) -> int:
-        assert self.proc
-        return rss_kib(self.proc.pid)
-
-
-class Client:
-    """A keep-alive HTTP connection per thread (http.client reopens it if the server closes)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.local = threading.local()
-
-    def call(self, method: str, path: str, body: str | None, headers: dict[str, str]) -> tuple[int, bytes]:
-        c = getattr(self.local, "conn", None)
-        if c is None:
-            c = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        for attempt in range(3):
-            try:
-                c.request(method, path, body=body, headers=headers)
-                r = c.getresponse()
-                return r.status, r.read()
-            except (http.client.HTTPException, ConnectionError):
-                c.close()
-                if attempt == 2:
-                    raise
-        raise AssertionError
-
-
-def run_all(workers: int, fn, items) -> float:
-    t0 = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        for _ in pool.map(fn, items):
-            pass
-    return time.perf_counter() - t0
-
-
-# ---------------------------------------------------------------------------------------------
-# Machine facts that explain the numbers (as in control_plane.py)
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of every thread of pid, in clock ticks."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def fsync_ms(directory: str, n: int = 30) -> float:
-    path = os.path.join(directory, "fsync-probe")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, b"\0" * 65536)
-        os.fsync(fd)
-        t0 = time.perf_counter()
-        for i in range(n):
-            os.pwrite(fd, b"x" * 4096, (i % 16) * 4096)
-            os.fdatasync(fd)
-        return (time.perf_counter() - t0) / n * 1000
-    finally:
-        os.close(fd)
-        os.unlink(path)
-
-
-def fs_type(directory: str) -> str:
-    out = subprocess.run(["df", "--output=fstype", directory], capture_output=True, text=True).stdout.split()
-    return out[-1] if out else "?"
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def cpu_busy(sample_s: float = 2.0) -> float:
-    """Fraction of all CPUs busy (not idle or iowait) over sample_s seconds, from /proc/stat."""
-    def snap() -> tuple[int, int]:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:]]
-        return sum(v), v[3] + v[4]
-    t0, i0 = snap()
-    time.sleep(sample_s)
-    t1, i1 = snap()
-    return 1 - (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_until_quiet(max_wait_s: float, log, sample_s: float = 2.0, pause_s: float = 8.0) -> float:
-    """Other work on the machine skews every figure; wait (bounded) until the CPUs are mostly idle."""
-    deadline = time.time() + max_wait_s
-    busy = cpu_busy(sample_s)
-    while busy > 0.2 and time.time() < deadline:
-        log(f"machine busy ({busy:.0%} CPU used by other processes); waiting")
-        time.sleep(pause_s)
-        busy = cpu_busy(sample_s)
-    return busy
+# Waiting for a quiet machine
 
 
 PHASE_QUIET_S = 0.0  # --wait-quiet also lets each measured phase wait (at most this long) for quiet
@@ -275,48 +68,16 @@ def settle(log) -> None:
         wait_until_quiet(PHASE_QUIET_S, log, sample_s=1.0, pause_s=4.0)
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
-def fmt_kib(k: int) -> str:
-    return f"{k / 1024:.1f} MiB"
-
-
 # ---------------------------------------------------------------------------------------------
 # Servers
 
 
-class Esmd(Server):
-    name = "esmd"
-    health_path = "/_esmd/health"
-
+class Esmd(benchlib.Esmd):
     def __init__(self, binary: str, data_dir: str, log_path: str, durability: str, function_port: int):
-        super().__init__(log_path)
-        self.binary, self.data_dir, self.durability = binary, data_dir, durability
+        super().__init__(binary, data_dir, log_path, durability, [
+            f"{NOOP}=builtin:ok",
+            f"{LAT_FN}=http://127.0.0.1:{function_port}/2015-03-31/functions/{LAT_FN}/invocations"])
         self.function_port = function_port
-        self.account = ESMD_ACCOUNT
-
-    def argv(self) -> list[str]:
-        return [self.binary, "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", self.data_dir,
-                "--durability", self.durability, "--transition-delay-ms", "0",
-                "--function", f"{NOOP}=builtin:ok",
-                "--function", f"{LAT_FN}=http://127.0.0.1:{self.function_port}/2015-03-31/functions/{LAT_FN}/invocations"]
-
-
-class Moto(Server):
-    name = "moto"
-    health_path = "/moto-api/"
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
 
 
 class Fauxqs(Server):
@@ -391,47 +152,13 @@ def http_json(port: int, method: str, path: str, body: dict | None = None) -> di
 # wrk
 
 
-def machine_busy_ticks() -> int:
-    """Busy (not idle, not iowait) clock ticks of all CPUs since boot, from /proc/stat."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v[:8]) - v[3] - v[4]
-
-
 def run_wrk(port: int, op: str, url: str, threads: int, connections: int, duration: float, server_pid: int,
             body_bytes: int) -> dict:
-    hz = os.sysconf("SC_CLK_TCK")
-    busy0 = machine_busy_ticks()
-    cpu0 = cpu_ticks(server_pid)
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout", "10s",
-           "-s", LUA, f"http://127.0.0.1:{port}", "--", op, url, str(body_bytes)]
-    ru0 = os.times()
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    ru1 = os.times()
-    server_cpu = (cpu_ticks(server_pid) - cpu0) / hz
-    wrk_cpu = (ru1.children_user - ru0.children_user) + (ru1.children_system - ru0.children_system)
-    # What the rest of the machine (other processes, interrupts) took meanwhile: such a run's
-    # figures are skewed, and this says by how much.
-    others_cpu = max(0.0, (machine_busy_ticks() - busy0) / hz - server_cpu - wrk_cpu)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr}\n{out.stdout}")
-    text = out.stdout
-    m = re.search(r"BENCH_STATUS ?(.*)", text)
-    fields = dict(kv.split("=") for kv in (m.group(1).split() if m else []))
-    statuses = {int(k): int(v) for k, v in fields.items() if k.isdigit()}
-    total = sum(statuses.values())
-    ok = sum(v for k, v in statuses.items() if 200 <= k < 300)
-    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", text).group(1))
-    sock = re.search(r"Socket errors: (.*)", text)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", text, re.M))
-    return {"cmd": " ".join(cmd), "rps": rps, "ok_rps": rps * ok / total if total else 0.0, "total": total,
-            "ok": ok, "non2xx": total - ok, "statuses": statuses, "msgs": int(fields.get("msgs", 0)),
-            "empty": int(fields.get("empty", 0)), "failed": int(fields.get("failed", 0)),
-            "receives": int(fields.get("receives", 0)), "deletes": int(fields.get("deletes", 0)),
-            "socket_errors": sock.group(1) if sock else "", "p50": lat.get("50", "?"), "p99": lat.get("99", "?"),
-            "raw": text, "server_cpu_s": server_cpu, "wrk_cpu_s": wrk_cpu, "others_cpu_s": others_cpu,
-            "others_share": others_cpu / (duration * (os.cpu_count() or 1)),
-            "cpu_us_per_req": server_cpu / total * 1e6 if total else 0.0}
+    w = benchlib.run_wrk(LUA, port, [op, url, str(body_bytes)], threads, connections, duration, server_pid)
+    # sqs.lua's counters: messages received or sent, empty receives, failed batch entries, requests
+    for k in ("msgs", "empty", "failed", "receives", "deletes"):
+        w[k] = w["counters"].get(k, 0)
+    return w
 
 
 def check_wrk(label: str, op: str, w: dict, log) -> None:
@@ -720,24 +447,13 @@ def main() -> int:
     if "moto" in servers:
         import moto  # noqa: F401  (fail early when moto is missing)
 
-    work = tempfile.mkdtemp(prefix="esmd-bench-sqs-")
-    atexit.register(shutil.rmtree, work, True)
-    lines: list[str] = []
-
-    def log(msg: str) -> None:
-        print(msg, flush=True)
-        lines.append(msg)
+    work = work_dir("esmd-bench-sqs-")
+    log = Log()
 
     busy = wait_until_quiet(args.wait_quiet, log)
     global PHASE_QUIET_S
     PHASE_QUIET_S = min(60.0, args.wait_quiet)
     started = time.time()
-
-    def version(cmd: list[str]) -> str:
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
-        except OSError:
-            return "?"
 
     versions = {
         "esmd": version([args.esmd, "--version"]) if "esmd" in servers else "",
@@ -746,14 +462,7 @@ def main() -> int:
                    + " on Node " + version([args.node, "--version"])) if "fauxqs" in servers else "",
         "wrk": version(["wrk", "-v"]).split("\n")[0].split(" [")[0],
     }
-    machine = {
-        "rev": version(["git", "-C", ROOT, "describe", "--always", "--dirty"]) or "?",
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cores": os.cpu_count(), "cpu": cpu_model(), "kernel": platform.release(),
-        "data_fs": fs_type(work), "fsync_ms": fsync_ms(work), "load_before": load_average(), "busy_before": busy,
-    }
-    log(f"machine: {machine['cores']} cores, {machine['cpu']}, Linux {machine['kernel']}; data dir on "
-        f"{machine['data_fs']}, fdatasync {machine['fsync_ms']:.2f} ms")
+    machine = describe_machine(work, busy, log)
 
     counter = iter(range(1_000_000))
 
@@ -816,17 +525,8 @@ def main() -> int:
 
     machine["load_after"] = load_average()
     table = render(args, machine, versions, results, servers, time.time() - started)
-    print()
-    print(table)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(table)
-        f.write("\n## Log\n\n```\n" + "\n".join(lines) + "\n```\n")
-        for label, r in results.items():
-            for op in ("send", "receive", "consume"):
-                if op in r:
-                    f.write(f"\n### {label} {op}\n\n`{r[op]['cmd']}`\n\n```\n{r[op]['raw'].rstrip()}\n```\n")
-    print(f"\nwritten to {os.path.relpath(args.out)}")
+    write_results(args.out, table, log, ((label, op, r[op]) for label, r in results.items()
+                                         for op in ("send", "receive", "consume") if op in r))
     if failures:
         print("\nFAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
         return 1
@@ -834,9 +534,6 @@ def main() -> int:
 
 
 def render(args, machine, versions, results, servers, secs) -> str:
-    def yes(ok: bool) -> str:
-        return "yes" if ok else "**no**"
-
     def ratio(a: float, b: float) -> str:
         if b <= 0:
             return "—"

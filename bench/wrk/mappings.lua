@@ -9,17 +9,10 @@
 -- Every response status is counted, and done() prints one parseable line:
 --   BENCH_STATUS 200=123456 404=2
 
-local counter = 0
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+-- setup(), the global table statuses (status -> count) and BENCH_STATUS: see common.lua.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua")
 
 local op, uuids, idx, batch = nil, {}, 0, 0
-statuses = {}
 
 -- Any SigV4 credential scope will do: both servers read only the service and region from it.
 local auth = "AWS4-HMAC-SHA256 Credential=bench/20240101/us-east-1/lambda/aws4_request, "
@@ -58,14 +51,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = {}
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
-  end
-  local keys = {}
-  for k in pairs(total) do table.insert(keys, k) end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do table.insert(parts, k .. "=" .. total[k]) end
-  io.write("BENCH_STATUS " .. table.concat(parts, " ") .. "\n")
+  common.bench_status()
 end

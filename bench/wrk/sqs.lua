@@ -17,18 +17,11 @@
 -- that got no message (the queue ran dry); failed: entries a 2xx SendMessageBatch reported as
 -- failed; receives / deletes: requests of each kind sent (consume).
 
-local counter = 0
-local threads = {}
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+-- setup(), the global table statuses (status -> count) and BENCH_STATUS: see common.lua.
+local common = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "common.lua")
 
 local op, url, size = nil, nil, 64
 local n = 0
-statuses = {}
 msgs, empty, failed = 0, 0, 0
 
 -- Any SigV4 credential scope will do: the servers read only the service and region from it.
@@ -128,25 +121,5 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = {}
-  local m, e, f, r, d = 0, 0, 0, 0, 0
-  for _, t in ipairs(threads) do
-    for k, v in pairs(t:get("statuses")) do total[k] = (total[k] or 0) + v end
-    m = m + t:get("msgs")
-    e = e + t:get("empty")
-    f = f + t:get("failed")
-    r = r + t:get("receives")
-    d = d + t:get("deletes")
-  end
-  local keys = {}
-  for k in pairs(total) do table.insert(keys, k) end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do table.insert(parts, k .. "=" .. total[k]) end
-  table.insert(parts, "msgs=" .. m)
-  table.insert(parts, "empty=" .. e)
-  table.insert(parts, "failed=" .. f)
-  table.insert(parts, "receives=" .. r)
-  table.insert(parts, "deletes=" .. d)
-  io.write("BENCH_STATUS " .. table.concat(parts, " ") .. "\n")
+  common.bench_status({ "msgs", "empty", "failed", "receives", "deletes" })
 end

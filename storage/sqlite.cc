@@ -105,6 +105,48 @@ CREATE INDEX sqs_messages_by_queue ON sqs_messages(queue_id, rowid);
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO counters(name, value) SELECT 'mapping_seq', COALESCE(MAX(seq), 0) FROM mappings;
 )sql",
+    // Kinesis: streams, their shards and records (storage/kinesis_streams.h), and the stream
+    // pollers' checkpoints (storage/checkpoint_store.h). A record's position is its index in
+    // its shard, which only grows; its sequence number is derived from (stream, shard, index).
+    R"sql(
+CREATE TABLE kinesis_streams(
+  id INTEGER PRIMARY KEY,
+  region TEXT NOT NULL,
+  account TEXT NOT NULL,
+  name TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  retention_hours INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  tags TEXT NOT NULL,
+  extra TEXT NOT NULL,
+  UNIQUE(region, name)
+);
+CREATE TABLE kinesis_shards(
+  stream_id INTEGER NOT NULL,
+  shard_index INTEGER NOT NULL,
+  hash_start TEXT NOT NULL,
+  hash_end TEXT NOT NULL,
+  next_index INTEGER NOT NULL,
+  PRIMARY KEY(stream_id, shard_index)
+) WITHOUT ROWID;
+CREATE TABLE kinesis_records(
+  stream_id INTEGER NOT NULL,
+  shard_index INTEGER NOT NULL,
+  record_index INTEGER NOT NULL,
+  partition_key TEXT NOT NULL,
+  data BLOB NOT NULL,
+  arrival_ms INTEGER NOT NULL,
+  PRIMARY KEY(stream_id, shard_index, record_index)
+) WITHOUT ROWID;
+CREATE TABLE stream_checkpoints(
+  mapping_uuid TEXT NOT NULL,
+  shard_id TEXT NOT NULL,
+  stream_arn TEXT NOT NULL,
+  next_index INTEGER NOT NULL,
+  window_json TEXT,
+  PRIMARY KEY(mapping_uuid, shard_id)
+) WITHOUT ROWID;
+)sql",
 }};
 
 }  // namespace

@@ -102,6 +102,6 @@ class Transaction {
 
 // Brings the schema to the newest version; idempotent.
 Status migrate(Connection& c);
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 }  // namespace esm::storage

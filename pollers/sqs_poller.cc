@@ -261,38 +261,4 @@ void SqsPoller::check_stopped() {
   }
 }
 
-PollerManager::PollerManager(PollerDeps deps) : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)) {}
-
-void PollerManager::start(const std::vector<Mapping>& mappings) {
-  for (const auto& m : mappings) notify(m, false);
-}
-
-void PollerManager::notify(const Mapping& m, bool removed) {
-  if (m.kind != SourceKind::kSqs) return;
-  boost::asio::post(strand_, [this, m, removed] {
-    auto it = pollers_.find(m.uuid);
-    if (removed) {
-      if (it == pollers_.end()) return;
-      auto poller = it->second;
-      pollers_.erase(it);
-      poller->stop([uuid = m.uuid] { spdlog::info("mapping {}: poller stopped", uuid); });
-      return;
-    }
-    if (it != pollers_.end()) {
-      it->second->update(m);
-      return;
-    }
-    auto poller = std::make_shared<SqsPoller>(deps_, m);
-    pollers_.emplace(m.uuid, poller);
-    poller->start();
-  });
-}
-
-void PollerManager::stop() {
-  boost::asio::post(strand_, [this] {
-    for (auto& [uuid, p] : pollers_) p->stop([] {});
-    pollers_.clear();
-  });
-}
-
 }  // namespace esm::pollers

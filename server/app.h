@@ -18,10 +18,11 @@
 #include "api/lambda_api.h"
 #include "api/sqs_api.h"
 #include "core/clock.h"
+#include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
 #include "pollers/invoker.h"
-#include "pollers/sqs_poller.h"
+#include "pollers/poller_manager.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
@@ -51,6 +52,7 @@ class App {
   std::unique_ptr<storage::ReadPool> reads_;
   std::unique_ptr<FunctionRegistry> functions_;
   std::unique_ptr<InvocationLog> invocations_;
+  DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
   std::unique_ptr<storage::QueueEngine> queues_;

@@ -1,0 +1,168 @@
+#pragma once
+// KinesisPoller: moves records from one Kinesis stream to one function, as Lambda's stream
+// poller does (data-plane.md §3). One per mapping.
+//
+// Per shard, independently (a stuck shard never delays another):
+//   reader   reads the shard from its cursor on the DbWorker (StreamEngine::read), or waits for
+//            the next PutRecord (wait_for_records) when it is caught up; keeps at most
+//            kMaxBuffered records read and not yet finished.
+//   filter   the one place where FilterCriteria applies, before any batch is formed (§3.9):
+//            a record that does not match is finished at once, never counted as a failure.
+//   lanes    ParallelizationFactor lanes, lane = MD5(partitionKey) mod PF (§3.7), each with
+//            one batch in flight: records of one key stay in order. A tumbling-window mapping
+//            has one lane (§3.8).
+//   batch    up to BatchSize records, the batching window (timed from the later of the lane's
+//            last completion and its first waiting record), never past the 6 MB event cap;
+//            with a tumbling window only records of one window.
+//   policy   a BatchRun (pollers/stream_policy.h) decides retries, bisect, record age and
+//            give-ups; given-up records go to the OnFailure destination (§3.6).
+//   checkpoint  just below the oldest record read and not finished in any lane; written to
+//            SQLite (storage/checkpoint_store.h) as it moves, so a restart or kill -9 resumes
+//            after the last finished record (at least once: a faster lane's records may come
+//            again).
+//
+// States (per poller):
+//
+//   CLOSED --open() [Enabled, nothing in flight]--> OPENING --on_opened()--> RUNNING
+//   RUNNING --pause() [leaves Enabled, config change, stop]--> CLOSED (generation_ bumped)
+//
+// Leaving RUNNING drops what was read and not sent; answers of invocations still in flight are
+// ignored (their batch was not checkpointed, so it comes again: at least once). The poller opens
+// again only once nothing is in flight, from the checkpoints in SQLite, so the new reading
+// never overlaps the old one.
+//
+// Threading: all state on the poller's strand; start/update/stop may be called from any thread.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/mapping.h"
+#include "pollers/kinesis_event.h"
+#include "pollers/poller.h"
+#include "pollers/stream_policy.h"
+#include "storage/checkpoint_store.h"
+
+namespace esm::pollers {
+
+// The lane of a partition key: its MD5 as a 128-bit big-endian integer, modulo lanes.
+int lane_of(const std::string& partition_key, int lanes);
+// The tumbling window [start, start + T) that holds arrival_ms: epoch aligned.
+std::int64_t window_start_of(std::int64_t arrival_ms, int window_s);
+
+class KinesisPoller final : public Poller, public std::enable_shared_from_this<KinesisPoller> {
+ public:
+  KinesisPoller(PollerDeps deps, Mapping mapping);
+
+  void start() override;
+  void update(Mapping mapping) override;
+  void stop(std::function<void()> on_stopped) override;
+
+ private:
+  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
+
+  struct Record {
+    storage::StreamRecord rec;
+    std::string json;  // the record as the event carries it
+  };
+
+  struct OpenWindow {
+    std::int64_t start_ms = 0;
+    std::string state_json = "{}";
+  };
+
+  // A formed batch and its policy run.
+  struct Active {
+    std::vector<Record> records;
+    std::vector<std::string> jsons;
+    std::vector<std::string> seqs;
+    BatchRun run;
+    std::size_t finished = 0;      // records [0, finished) marked finished
+    std::size_t begin = 0, end = 0;  // the range being invoked
+    bool in_flight = false;
+    bool final_invoke = false;     // tumbling: the window's final invocation
+    std::int64_t window_start_ms = 0;
+    std::optional<InvokeOutcome> last;  // the last invocation's answer (for the failure record)
+  };
+
+  struct Lane {
+    explicit Lane(Strand& s) : timer(s) {}
+    int index = 0;
+    std::deque<Record> queue;  // assigned to the lane, not in a batch yet
+    std::int64_t queued_since_ms = 0;
+    std::int64_t last_completed_ms = 0;
+    std::optional<Active> active;
+    boost::asio::steady_timer timer;
+    std::int64_t timer_at_ms = 0;  // 0: not armed
+  };
+
+  struct ShardState {
+    int index = 0;
+    std::string id;
+    std::int64_t read_from = 0;
+    bool reading = false;
+    bool caught_up = false;  // the last read reached the shard's end
+    std::set<std::int64_t> unfinished;  // indexes read and not finished
+    std::vector<std::unique_ptr<Lane>> lanes;
+    std::optional<OpenWindow> window;  // tumbling: the open window
+    // What SQLite has (or is being given).
+    std::int64_t saved_index = -1;
+    std::optional<std::string> saved_window;
+    bool saving = false;
+  };
+
+  struct ShardInit {
+    int index = 0;
+    std::string id;
+    std::int64_t next_index = 0;
+    std::optional<std::string> window_json;
+  };
+
+  bool should_poll() const;
+  int lane_count() const;
+  void apply(Mapping mapping);
+  void open();
+  void on_opened(std::uint64_t gen, std::vector<ShardInit> shards);
+  void pause(const char* why);
+  void read(ShardState& s);
+  void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
+  bool record_matches(const storage::StreamRecord& r) const;
+  void drive(ShardState& s, Lane& lane);
+  bool form_batch(ShardState& s, Lane& lane);
+  void invoke(ShardState& s, Lane& lane);
+  void on_invoked(std::uint64_t gen, int shard, int lane, InvokeOutcome outcome);
+  void finish_records(ShardState& s, Active& a);
+  void give_up(ShardState& s, Active& a, const GiveUp& g);
+  void deliver_failure(const std::string& destination, const std::string& shard_id, std::string body,
+                       std::string object);
+  void set_result(const char* result);
+  void save_checkpoint(ShardState& s);
+  void arm(ShardState& s, Lane& lane, std::int64_t at_ms);
+  void check_stopped();
+  KinesisSource source(const ShardState& s) const;
+  std::optional<std::string> window_json(const ShardState& s) const;
+
+  PollerDeps deps_;
+  Strand strand_;
+  boost::asio::steady_timer retry_timer_;
+  Mapping config_;
+  std::optional<Mapping> pending_config_;  // a change to apply when nothing is in flight
+  std::string owner_;                      // for StreamEngine::cancel_waiters
+  std::string role_arn_;
+  bool opening_ = false;
+  bool running_ = false;
+  bool stopping_ = false;
+  int in_flight_ = 0;
+  std::uint64_t generation_ = 0;
+  std::vector<std::unique_ptr<ShardState>> shards_;
+  std::string last_result_;
+  std::function<void()> on_stopped_;
+};
+
+}  // namespace esm::pollers

@@ -44,24 +44,6 @@ std::optional<std::string> window_doc(std::int64_t start_ms, const std::string& 
 
 }  // namespace
 
-int lane_of(const std::string& partition_key, int lanes) {
-  if (lanes <= 1) return 0;
-  const std::string hex = md5_hex(partition_key);
-  unsigned r = 0;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    const unsigned byte = static_cast<unsigned>(std::stoul(hex.substr(i, 2), nullptr, 16));
-    r = (r * 256 + byte) % static_cast<unsigned>(lanes);
-  }
-  return static_cast<int>(r);
-}
-
-std::int64_t window_start_of(std::int64_t arrival_ms, int window_s) {
-  const std::int64_t t = static_cast<std::int64_t>(window_s) * 1000;
-  if (t <= 0) return arrival_ms;
-  const std::int64_t k = arrival_ms >= 0 ? arrival_ms / t : (arrival_ms - t + 1) / t;
-  return k * t;
-}
-
 KinesisPoller::KinesisPoller(PollerDeps deps, Mapping mapping)
     : deps_(deps),
       strand_(boost::asio::make_strand(deps.ioc)),

@@ -51,11 +51,6 @@
 
 namespace esm::pollers {
 
-// The lane of a partition key: its MD5 as a 128-bit big-endian integer, modulo lanes.
-int lane_of(const std::string& partition_key, int lanes);
-// The tumbling window [start, start + T) that holds arrival_ms: epoch aligned.
-std::int64_t window_start_of(std::int64_t arrival_ms, int window_s);
-
 class KinesisPoller final : public Poller, public std::enable_shared_from_this<KinesisPoller> {
  public:
   KinesisPoller(PollerDeps deps, Mapping mapping);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/codec.h"
+
 namespace esm::pollers {
 namespace {
 
@@ -134,6 +136,24 @@ std::optional<GiveUp> BatchRun::on_result(const Judgement& j, std::int64_t now_m
   }
   r.not_before_ms = now_ms + backoff_ms(r.failed_tries);
   return std::nullopt;
+}
+
+int lane_of(const std::string& partition_key, int lanes) {
+  if (lanes <= 1) return 0;
+  const std::string hex = md5_hex(partition_key);
+  unsigned r = 0;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    const unsigned byte = static_cast<unsigned>(std::stoul(hex.substr(i, 2), nullptr, 16));
+    r = (r * 256 + byte) % static_cast<unsigned>(lanes);
+  }
+  return static_cast<int>(r);
+}
+
+std::int64_t window_start_of(std::int64_t arrival_ms, int window_s) {
+  const std::int64_t t = static_cast<std::int64_t>(window_s) * 1000;
+  if (t <= 0) return arrival_ms;
+  const std::int64_t k = arrival_ms >= 0 ? arrival_ms / t : (arrival_ms - t + 1) / t;
+  return k * t;
 }
 
 }  // namespace esm::pollers

@@ -67,6 +67,12 @@ struct Judgement {
 Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
                              const std::vector<std::string>& seqs, std::size_t begin, std::size_t end);
 
+// ParallelizationFactor (§3.7): the lane of a partition key is its MD5 as a 128-bit big-endian
+// integer, modulo the number of lanes.
+int lane_of(const std::string& partition_key, int lanes);
+// Tumbling windows (§3.8) are [k·T, (k+1)·T) in epoch time: the start of the one holding arrival_ms.
+std::int64_t window_start_of(std::int64_t arrival_ms, int window_s);
+
 enum class Condition { kRetryAttemptsExhausted, kRecordAgeExceeded };
 
 // Records [begin, end) of the batch given up.

@@ -278,16 +278,31 @@ struct Matcher {
   Cidr cidr;
 };
 
+// Byte comparisons for the hot path: most candidates differ in length or first byte, which
+// these reject without a call to memcmp.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) {
+  return n == 0 || (a[0] == b[0] && std::memcmp(a, b, n) == 0);
+}
+inline bool equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && same_bytes(a.data(), b.data(), a.size());
+}
+inline bool has_prefix(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && same_bytes(s.data(), p.data(), p.size());
+}
+inline bool has_suffix(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && same_bytes(s.data() + s.size() - p.size(), p.data(), p.size());
+}
+
 bool accepts(const Matcher& m, const Value& v) {
   const bool is_string = v.IsString();
   const std::string_view s = is_string ? std::string_view(v.GetString(), v.GetStringLength()) : std::string_view();
   switch (m.op) {
-    case Op::kString: return is_string && s == m.text;
+    case Op::kString: return is_string && equal(s, m.text);
     case Op::kNumber: return v.IsNumber() && v.GetDouble() == m.number;
     case Op::kBool: return v.IsBool() && v.GetBool() == m.flag;
     case Op::kNull: return v.IsNull();
-    case Op::kPrefix: return is_string && s.starts_with(m.text);
-    case Op::kSuffix: return is_string && s.ends_with(m.text);
+    case Op::kPrefix: return is_string && has_prefix(s, m.text);
+    case Op::kSuffix: return is_string && has_suffix(s, m.text);
     case Op::kPrefixIgnoreCase: return is_string && m.folded.front().prefix_of(s);
     case Op::kSuffixIgnoreCase: return is_string && m.folded.front().suffix_of(s);
     case Op::kEqualsIgnoreCase: return is_string && m.folded.front().equals(s);
@@ -301,13 +316,13 @@ bool accepts(const Matcher& m, const Value& v) {
     case Op::kWildcard: return is_string && m.globs.front().matches(s);
     // anything-but: every leaf but an excluded one; types never cross (filtering.md §5.4).
     case Op::kButStrings:
-      return !is_string || std::find(m.texts.begin(), m.texts.end(), s) == m.texts.end();
+      return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& t) { return equal(s, t); });
     case Op::kButNumbers:
       return !v.IsNumber() || std::find(m.numbers.begin(), m.numbers.end(), v.GetDouble()) == m.numbers.end();
     case Op::kButPrefixes:
-      return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return s.starts_with(p); });
+      return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return has_prefix(s, p); });
     case Op::kButSuffixes:
-      return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return s.ends_with(p); });
+      return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return has_suffix(s, p); });
     case Op::kButIgnoreCase:
       return !is_string || std::none_of(m.folded.begin(), m.folded.end(), [&](const Folded& f) { return f.equals(s); });
     case Op::kButWildcards:
@@ -641,7 +656,7 @@ struct EventFilter::Program {
 
   std::uint32_t child(std::uint32_t node, std::string_view segment) const {
     for (const Edge& e : nodes[node].children)
-      if (e.segment.size() == segment.size() && e.segment == segment) return e.node;
+      if (equal(e.segment, segment)) return e.node;
     return kNone;
   }
   std::uint32_t add_child(std::uint32_t node, const std::string& segment) {
@@ -723,9 +738,10 @@ class Walker {
   // An event key may itself hold dots: "a.b" reaches the same node as {"a": {"b": ...}}.
   std::uint32_t descend(std::uint32_t node, std::string_view key) const {
     for (;;) {
-      const auto dot = key.find('.');
+      std::size_t dot = 0;  // keys are short: a plain loop beats a call to memchr
+      while (dot < key.size() && key[dot] != '.') ++dot;
       node = p_.child(node, key.substr(0, dot));
-      if (node == Program::kNone || dot == std::string_view::npos) return node;
+      if (node == Program::kNone || dot == key.size()) return node;
       key.remove_prefix(dot + 1);
     }
   }

@@ -59,7 +59,7 @@ Status App::start() {
   sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
   admin_->set_destinations(&destinations_);
   pollers_ = std::make_unique<pollers::PollerManager>(pollers::PollerDeps{
-      ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5, nullptr, &destinations_});
+      ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5, streams_.get(), &destinations_});
   lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
   pollers_->start(db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); }));
   db_->start([this](storage::Connection& c, std::int64_t now) {

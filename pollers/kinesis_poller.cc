@@ -54,6 +54,19 @@ KinesisPoller::KinesisPoller(PollerDeps deps, Mapping mapping)
   std::string fn = "function";
   if (auto ref = parse_function_ref(config_.function_arn)) fn = ref->name;
   role_arn_ = "arn:aws:iam::" + config_.account + ":role/" + fn + "-role";
+  compile_filter();
+}
+
+void KinesisPoller::compile_filter() {
+  auto f = EventFilter::compile(config_.filter_patterns);
+  if (!f) {
+    // The control plane accepted these patterns; if esmd's matcher cannot, delivering
+    // everything loses nothing, while skipping with a guess would checkpoint past records.
+    spdlog::warn("mapping {}: filter criteria do not compile; delivering every record", config_.uuid);
+    filter_ = std::make_shared<const EventFilter>();
+    return;
+  }
+  filter_ = std::make_shared<const EventFilter>(std::move(*f));
 }
 
 void KinesisPoller::start() {
@@ -95,7 +108,9 @@ void KinesisPoller::apply(Mapping mapping) {
     return;
   }
   const bool changed = !same_processing(config_, mapping);
+  const bool new_filter = mapping.filter_patterns != config_.filter_patterns;
   config_ = std::move(mapping);
+  if (new_filter) compile_filter();
   if (was_polling && !should_poll()) {
     pause("mapping not enabled");
   } else if (changed && (running_ || opening_)) {
@@ -110,8 +125,6 @@ void KinesisPoller::open() {
   if (!should_poll() || running_ || opening_ || in_flight_ > 0) return;
   if (!deps_.streams) return;
   opening_ = true;
-  if (!config_.filter_patterns.empty())
-    spdlog::warn("mapping {}: FilterCriteria is not applied to Kinesis records by this build", config_.uuid);
   const std::uint64_t gen = generation_;
   auto self = shared_from_this();
   deps_.db.submit_relaxed([self, gen, m = config_](storage::Connection& c) -> storage::DbWorker::Done {
@@ -293,10 +306,10 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) 
   read(s);
 }
 
-bool KinesisPoller::record_matches(const storage::StreamRecord&) const {
+bool KinesisPoller::record_matches(const storage::StreamRecord& r) const {
   // FilterCriteria (§3.9) applies here, before any batch is formed: a record that does not
   // match is never queued, so it is skipped and checkpointed and never counts as a failure.
-  return true;
+  return kinesis_record_passes(*filter_, r);
 }
 
 void KinesisPoller::drive(ShardState& s, Lane& lane) {

@@ -6,8 +6,9 @@
 //   reader   reads the shard from its cursor on the DbWorker (StreamEngine::read), or waits for
 //            the next PutRecord (wait_for_records) when it is caught up; keeps at most
 //            kMaxBuffered records read and not yet finished.
-//   filter   the one place where FilterCriteria applies, before any batch is formed (§3.9):
-//            a record that does not match is finished at once, never counted as a failure.
+//   filter   the one place where FilterCriteria applies, before any batch is formed (§3.9,
+//            filtering.md §6): a record that does not match is finished at once (skipped and
+//            checkpointed), never counted as a failure; a batch holds only matching records.
 //   lanes    ParallelizationFactor lanes, lane = MD5(partitionKey) mod PF (§3.7), each with
 //            one batch in flight: records of one key stay in order. A tumbling-window mapping
 //            has one lane (§3.8).
@@ -127,6 +128,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void pause(const char* why);
   void read(ShardState& s);
   void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
+  void compile_filter();
   bool record_matches(const storage::StreamRecord& r) const;
   void drive(ShardState& s, Lane& lane);
   bool form_batch(ShardState& s, Lane& lane);
@@ -150,6 +152,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   std::optional<Mapping> pending_config_;  // a change to apply when nothing is in flight
   std::string owner_;                      // for StreamEngine::cancel_waiters
   std::string role_arn_;
+  std::shared_ptr<const EventFilter> filter_;  // config_.filter_patterns, compiled
   bool opening_ = false;
   bool running_ = false;
   bool stopping_ = false;

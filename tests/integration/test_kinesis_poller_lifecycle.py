@@ -1,5 +1,6 @@
 """The Kinesis poller across restarts, kill -9, Disable/Enable, several mappings on one stream,
 and deletion (data-plane.md §3.1: checkpoints per mapping and shard survive restarts)."""
+import json
 import time
 import unittest
 
@@ -103,6 +104,24 @@ class KinesisLifecycleTest(KinesisTestCase):
         name = fresh.register(self.esmd, unique("fn"))
         self.make_kinesis_mapping(arn, "TRIM_HORIZON", function=name)
         wait_until(lambda: [data_of(r) for r in fresh.records()] == ["a", "b"], message="the new mapping reads all")
+
+    def test_records_that_match_no_filter_are_skipped_and_checkpointed(self):
+        stream, arn = self.make_stream(1)
+        uuid = self.make_kinesis_mapping(
+            arn, BatchSize=10, FilterCriteria={"Filters": [{"Pattern": json.dumps({"data": {"kind": ["order"]}})}]})
+        skipped = [json.dumps({"kind": "click", "n": i}) for i in range(3)] + ["not json"]
+        wanted = [json.dumps({"kind": "order", "n": 1}), json.dumps({"kind": "order", "n": 2})]
+        self.put(stream, skipped[:2] + [wanted[0]] + skipped[2:] + [wanted[1]], key="k")
+        self.wait_delivered(set(wanted))
+        self.assertEqual(self.delivered(), wanted, "a batch holds only matching records")
+        # A batch made only of skipped records invokes nothing, yet the checkpoint moves past it.
+        self.put(stream, skipped, key="k")
+        time.sleep(0.3)
+        self.restart_and_wait(uuid)
+        self.put(stream, [json.dumps({"kind": "order", "n": 3})], key="k")
+        self.wait_delivered({json.dumps({"kind": "order", "n": 3})})
+        self.assertEqual(len(self.delivered()), 3, "nothing delivered again after the restart")
+        self.wait_result(uuid, "OK")
 
 
 if __name__ == "__main__":

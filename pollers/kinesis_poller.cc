@@ -112,17 +112,17 @@ void KinesisPoller::apply(Mapping mapping) {
   config_ = std::move(mapping);
   if (new_filter) compile_filter();
   if (was_polling && !should_poll()) {
-    pause("mapping not enabled");
+    drain("mapping not enabled");
   } else if (changed && (running_ || opening_)) {
     // Lanes, windows and batches are built from the configuration: start again from the
     // checkpoints once the batches in flight have answered.
-    pause("configuration changed");
+    drain("configuration changed");
   }
   open();
 }
 
 void KinesisPoller::open() {
-  if (!should_poll() || running_ || opening_ || in_flight_ > 0) return;
+  if (!should_poll() || running_ || opening_ || draining_ || in_flight_ > 0) return;
   if (!deps_.streams) return;
   opening_ = true;
   const std::uint64_t gen = generation_;
@@ -212,7 +212,30 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
   }
 }
 
+void KinesisPoller::drain(const char* why) {
+  if (!running_) {
+    pause(why);
+    return;
+  }
+  if (draining_) return;
+  draining_ = true;
+  drain_reason_ = why;
+  for (auto& s : shards_)
+    for (auto& lane : s->lanes) {
+      lane->timer.cancel();
+      lane->timer_at_ms = 0;
+    }
+  finish_drain();
+}
+
+void KinesisPoller::finish_drain() {
+  if (!draining_ || in_flight_ > 0) return;
+  pause(drain_reason_.c_str());
+  open();
+}
+
 void KinesisPoller::pause(const char* why) {
+  draining_ = false;
   if (!running_ && !opening_) return;
   ++generation_;
   running_ = false;
@@ -231,7 +254,7 @@ void KinesisPoller::pause(const char* why) {
 }
 
 void KinesisPoller::read(ShardState& s) {
-  if (!running_ || s.reading) return;
+  if (!running_ || draining_ || s.reading) return;
   const std::size_t cap =
       std::clamp<std::size_t>(2 * static_cast<std::size_t>(config_.batch_size) * s.lanes.size(), kMinBuffered,
                               kMaxBuffered);
@@ -313,7 +336,7 @@ bool KinesisPoller::record_matches(const storage::StreamRecord& r) const {
 }
 
 void KinesisPoller::drive(ShardState& s, Lane& lane) {
-  while (running_) {
+  while (running_ && !draining_) {
     if (!lane.active && !form_batch(s, lane)) return;
     Active& a = *lane.active;
     if (a.in_flight) return;
@@ -488,6 +511,7 @@ void KinesisPoller::on_invoked(std::uint64_t gen, int shard, int lane_index, Inv
   if (auto g = a.run.on_result(j, now)) give_up(s, a, *g);
   finish_records(s, a);
   drive(s, lane);
+  finish_drain();
   check_stopped();
 }
 

@@ -24,13 +24,17 @@
 //
 // States (per poller):
 //
-//   CLOSED --open() [Enabled, nothing in flight]--> OPENING --on_opened()--> RUNNING
-//   RUNNING --pause() [leaves Enabled, config change, stop]--> CLOSED (generation_ bumped)
+//   CLOSED   --open() [Enabled, nothing in flight]----------------> OPENING
+//   OPENING  --on_opened()------------------------------------------> RUNNING
+//   RUNNING  --drain() [leaves Enabled, configuration change]-------> DRAINING
+//   DRAINING --finish_drain() [nothing in flight]: pause(), open()--> CLOSED
+//   any      --pause() [stop, stream gone]--------------------------> CLOSED (generation_ bumped)
 //
-// Leaving RUNNING drops what was read and not sent; answers of invocations still in flight are
-// ignored (their batch was not checkpointed, so it comes again: at least once). The poller opens
-// again only once nothing is in flight, from the checkpoints in SQLite, so the new reading
-// never overlaps the old one.
+// DRAINING reads nothing and starts no invocation (no new batch, no retry); the answers of the
+// invocations in flight are applied as usual (checkpoint, failure records). pause() drops what
+// was read and not finished; answers that arrive after it are ignored (their batch was not
+// checkpointed, so it comes again: at least once). The poller opens again only once nothing
+// is in flight, from the checkpoints in SQLite, so the new reading never overlaps the old one.
 //
 // Threading: all state on the poller's strand; start/update/stop may be called from any thread.
 
@@ -126,6 +130,8 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void open();
   void on_opened(std::uint64_t gen, std::vector<ShardInit> shards);
   void pause(const char* why);
+  void drain(const char* why);
+  void finish_drain();
   void read(ShardState& s);
   void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
   void compile_filter();
@@ -155,6 +161,8 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   std::shared_ptr<const EventFilter> filter_;  // config_.filter_patterns, compiled
   bool opening_ = false;
   bool running_ = false;
+  bool draining_ = false;
+  std::string drain_reason_;
   bool stopping_ = false;
   int in_flight_ = 0;
   std::uint64_t generation_ = 0;

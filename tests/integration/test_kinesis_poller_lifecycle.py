@@ -6,7 +6,7 @@ import unittest
 
 from esmd_harness import wait_until
 from kinesis_poller_support import KinesisTestCase, Reply, data_of
-from sqs_poller_support import SqsFunction, unique
+from sqs_poller_support import SqsFunction, slow, succeed, unique
 
 
 class KinesisLifecycleTest(KinesisTestCase):
@@ -76,6 +76,34 @@ class KinesisLifecycleTest(KinesisTestCase):
         self.wait_state(uuid, "Enabled")
         self.wait_delivered({"b1", "b2"})
         self.assertEqual(self.delivered(), ["a1", "a2", "b1", "b2"])
+
+    def test_a_batch_in_flight_when_the_mapping_is_disabled_finishes_and_is_not_sent_again(self):
+        stream, arn = self.make_stream(1)
+        self.fn.behave(slow(1.0))
+        uuid = self.make_kinesis_mapping(arn, "LATEST", BatchSize=10)
+        self.put(stream, ["in-flight"])
+        wait_until(lambda: len(self.fn.calls()) == 1, message="the batch is in flight")
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=False)
+        self.wait_state(uuid, "Disabled")
+        self.fn.wait_calls(1)
+        self.fn.behave(succeed())
+        self.lam.update_event_source_mapping(UUID=uuid, Enabled=True)
+        self.wait_state(uuid, "Enabled")
+        self.put(stream, ["after"])
+        self.wait_delivered({"after"})
+        self.assertEqual(self.delivered(), ["in-flight", "after"])
+
+    def test_an_update_applies_from_the_next_batch_without_sending_anything_twice(self):
+        stream, arn = self.make_stream(1)
+        uuid = self.make_kinesis_mapping(arn, BatchSize=2)
+        self.put(stream, [f"a{i}" for i in range(4)], key="k")
+        self.wait_delivered({f"a{i}" for i in range(4)})
+        self.update_mapping(uuid, BatchSize=5)
+        self.wait_state(uuid, "Enabled")
+        self.put(stream, [f"b{i}" for i in range(5)], key="k")
+        self.wait_delivered({f"b{i}" for i in range(5)})
+        self.assertEqual([len(c.records) for c in self.fn.calls()][-1], 5)
+        self.assertEqual(len(self.delivered()), 9)
 
     def test_several_mappings_on_one_stream_each_see_every_record(self):
         stream, arn = self.make_stream(2)

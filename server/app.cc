@@ -54,7 +54,7 @@ Status App::start() {
   if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c, clock_.now_ms()); }); !s.is_ok())
     return s;
   kinesis_ = std::make_unique<api::KinesisApi>(*db_, *streams_, clock_);
-  sources_ = std::make_unique<api::SqsSources>(*queues_);
+  sources_ = std::make_unique<api::MockSources>(*queues_, *streams_);
   lambda_->set_source_directory(sources_.get());
   sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
   admin_->set_destinations(&destinations_);

@@ -17,6 +17,7 @@
 #include "api/admin_api.h"
 #include "api/kinesis_api.h"
 #include "api/lambda_api.h"
+#include "api/sources.h"
 #include "api/sqs_api.h"
 #include "core/clock.h"
 #include "core/destination_log.h"
@@ -58,10 +59,10 @@ class App {
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
   std::unique_ptr<storage::QueueEngine> queues_;
-  std::unique_ptr<api::SqsSources> sources_;
   std::unique_ptr<api::SqsApi> sqs_;
   std::unique_ptr<storage::StreamEngine> streams_;
   std::unique_ptr<api::KinesisApi> kinesis_;
+  std::unique_ptr<api::MockSources> sources_;
   boost::asio::io_context ioc_;
   std::unique_ptr<pollers::FunctionInvoker> invoker_;
   std::unique_ptr<pollers::PollerManager> pollers_;

@@ -26,6 +26,9 @@ constexpr std::size_t kReadBytes = 16u * 1024 * 1024;
 // How soon a poller tries again when the stream is missing.
 constexpr auto kReopenDelay = std::chrono::seconds(1);
 
+// Lambda's limit on a tumbling window's state, per shard (data-plane.md §3.8).
+constexpr std::size_t kMaxWindowState = 1024 * 1024;
+
 constexpr const char* kResultOk = "OK";
 constexpr const char* kResultProblem = "PROBLEM: Function call failed";
 
@@ -197,7 +200,8 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
         rapidjson::StringBuffer buf;
         rapidjson::Writer<rapidjson::StringBuffer> w(buf);
         d["state"].Accept(w);
-        s->window = OpenWindow{d["start"].GetInt64(), std::string(buf.GetString(), buf.GetSize())};
+        s->window = OpenWindow{d["start"].GetInt64(), std::string(buf.GetString(), buf.GetSize()),
+                               buf.GetSize() > kMaxWindowState};
       }
     }
     for (int i = 0; i < lanes; ++i) {
@@ -373,14 +377,17 @@ bool KinesisPoller::form_batch(ShardState& s, Lane& lane) {
   if (tumbling > 0) {
     if (!s.window) {
       if (lane.queue.empty()) return false;
-      s.window = OpenWindow{window_start_of(lane.queue.front().rec.arrival_ms, tumbling), "{}"};
+      s.window = OpenWindow{window_start_of(lane.queue.front().rec.arrival_ms, tumbling), "{}", false};
     }
     window_start = s.window->start_ms;
     const std::int64_t end = window_start + static_cast<std::int64_t>(tumbling) * 1000;
     available = 0;
     while (available < lane.queue.size() && lane.queue[available].rec.arrival_ms < end) ++available;
     const bool window_over = now >= end && (s.caught_up || available < lane.queue.size());
-    if (available == 0) {
+    if (s.window->terminated_early) {
+      available = 0;
+      final_invoke = true;
+    } else if (available == 0) {
       if (!window_over) {
         if (now < end) arm(s, lane, end);
         return false;
@@ -393,7 +400,8 @@ bool KinesisPoller::form_batch(ShardState& s, Lane& lane) {
   // Take up to BatchSize records within the 6 MB event cap.
   std::size_t overhead = 0;
   if (tumbling > 0) {
-    WindowFields wf{window_start, window_start + tumbling * 1000LL, s.window->state_json, final_invoke, false};
+    WindowFields wf{window_start, window_start + tumbling * 1000LL, s.window->state_json, final_invoke,
+                    s.window->terminated_early};
     overhead = window_fields_size(wf, source(s));
   }
   std::size_t take = 0;
@@ -457,7 +465,8 @@ void KinesisPoller::invoke(ShardState& s, Lane& lane) {
   const int tumbling = config_.tumbling_window_s.value_or(0);
   if (tumbling > 0) {
     WindowFields wf{a.window_start_ms, a.window_start_ms + tumbling * 1000LL,
-                    s.window ? s.window->state_json : std::string("{}"), a.final_invoke, false};
+                    s.window ? s.window->state_json : std::string("{}"), a.final_invoke,
+                    a.final_invoke && s.window && s.window->terminated_early};
     event = kinesis_window_event_json(a.jsons, a.begin, a.end, wf, source(s));
   } else {
     event = kinesis_event_json(a.jsons, a.begin, a.end);
@@ -499,6 +508,7 @@ void KinesisPoller::on_invoked(std::uint64_t gen, int shard, int lane_index, Inv
     // A window response without `state` counts as a failed invocation (§3.8).
     if (auto state = window_state_of(outcome.payload); state && s.window) {
       s.window->state_json = std::move(*state);
+      if (s.window->state_json.size() > kMaxWindowState) s.window->terminated_early = true;
     } else {
       j = Judgement{Verdict::kFailure, 0};
     }

@@ -14,7 +14,9 @@
 //            has one lane (§3.8).
 //   batch    up to BatchSize records, the batching window (timed from the later of the lane's
 //            last completion and its first waiting record), never past the 6 MB event cap;
-//            with a tumbling window only records of one window.
+//            with a tumbling window only records of one window. A window whose state passes
+//            1 MB ends at once with a final call without records (isWindowTerminatedEarly); its
+//            later records open a new window with the same bounds and an empty state.
 //   policy   a BatchRun (pollers/stream_policy.h) decides retries, bisect, record age and
 //            give-ups; given-up records go to the OnFailure destination (§3.6).
 //   checkpoint  just below the oldest record read and not finished in any lane; written to
@@ -75,6 +77,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   struct OpenWindow {
     std::int64_t start_ms = 0;
     std::string state_json = "{}";
+    bool terminated_early = false;  // the state passed 1 MB: the next call ends the window
   };
 
   // A formed batch and its policy run.

@@ -91,6 +91,30 @@ class KinesisParallelTest(KinesisTestCase):
         self.assertEqual([data_of(r) for r in second.records], ["only"], "the same records again")
         self.assertEqual(second.event["state"], {})
 
+    def test_a_window_whose_state_passes_1_mb_ends_early(self):
+        stream, arn = self.make_stream(1)
+        big = json.dumps({"state": {"blob": "x" * (1024 * 1024 + 10)}})
+
+        def behaviour(event):
+            if event["Records"] and data_of(event["Records"][0]) == "a":
+                return Reply(200, big)
+            return Reply(200, json.dumps({"state": {}}))
+        self.fn.behave(behaviour)
+        self.make_kinesis_mapping(arn, "LATEST", BatchSize=10, TumblingWindowInSeconds=300)
+        self.put(stream, ["a"], key="k")
+        self.fn.wait_calls(2)
+        self.put(stream, ["b"], key="k")
+        self.fn.wait_calls(3)
+        first, second, third = [c.event for c in self.fn.calls()[:3]]
+        self.assertFalse(first["isWindowTerminatedEarly"])
+        self.assertEqual(second["Records"], [])
+        self.assertTrue(second["isFinalInvokeForWindow"])
+        self.assertTrue(second["isWindowTerminatedEarly"])
+        self.assertEqual(len(second["state"]["blob"]), 1024 * 1024 + 10)
+        self.assertEqual([data_of(r) for r in third["Records"]], ["b"])
+        self.assertEqual(third["state"], {}, "the records after it start a new window")
+        self.assertFalse(third["isFinalInvokeForWindow"])
+
 
 if __name__ == "__main__":
     unittest.main()

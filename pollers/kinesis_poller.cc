@@ -129,8 +129,9 @@ void KinesisPoller::open() {
   if (!deps_.streams) return;
   opening_ = true;
   const std::uint64_t gen = generation_;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, gen, m = config_](storage::Connection& c) -> storage::DbWorker::Done {
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, m = config_](storage::Connection& c) -> storage::DbWorker::Done {
+    auto self = weak.lock();
+    if (!self) return nullptr;
     storage::Stream* st = self->deps_.streams->find_by_arn(m.event_source_arn);
     if (!st) {
       return [self, gen](const Status&) {
@@ -249,9 +250,8 @@ void KinesisPoller::pause(const char* why) {
   shards_.clear();
   spdlog::info("mapping {}: Kinesis poller paused ({})", config_.uuid, why);
   if (deps_.streams) {
-    auto self = shared_from_this();
-    deps_.db.submit_relaxed([self](storage::Connection&) -> storage::DbWorker::Done {
-      self->deps_.streams->cancel_waiters(self->owner_);
+    deps_.db.submit_relaxed([engine = deps_.streams, owner = owner_](storage::Connection&) -> storage::DbWorker::Done {
+      engine->cancel_waiters(owner);
       return nullptr;
     });
   }
@@ -268,9 +268,10 @@ void KinesisPoller::read(ShardState& s) {
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   const std::int64_t from = s.read_from;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, gen, shard, from, max_records,
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records,
                            arn = config_.event_source_arn](storage::Connection&) -> storage::DbWorker::Done {
+    auto self = weak.lock();
+    if (!self) return nullptr;
     auto& engine = *self->deps_.streams;
     storage::Stream* st = engine.find_by_arn(arn);
     if (!st || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
@@ -288,8 +289,11 @@ void KinesisPoller::read(ShardState& s) {
     }
     storage::ShardRead r = engine.read(*st, shard, from, max_records, kReadBytes, self->deps_.clock.now_ms());
     if (r.records.empty()) {
-      engine.wait_for_records(*st, shard, r.next_index, self->owner_, [self, gen, shard] {
-        boost::asio::post(self->strand_, [self, gen, shard] {
+      // The waiter holds the poller weakly: an engine that outlives the poller drops it unused.
+      engine.wait_for_records(*st, shard, r.next_index, self->owner_, [weak, gen, shard] {
+        auto poller = weak.lock();
+        if (!poller) return;
+        boost::asio::post(poller->strand_, [self = poller, gen, shard] {
           if (gen != self->generation_ || !self->running_) return;
           for (auto& sp : self->shards_)
             if (sp->index == shard) {
@@ -573,10 +577,9 @@ void KinesisPoller::deliver_failure(const std::string& destination, const std::s
   const std::int64_t now = deps_.clock.now_ms();
   if (destination.starts_with("arn:aws:sqs:")) {
     // Ahead of the checkpoint job that moves past these records: the DbWorker keeps the order.
-    auto self = shared_from_this();
-    deps_.db.submit_relaxed([self, uuid = config_.uuid, destination,
+    deps_.db.submit_relaxed([queues = &deps_.queues, clock = &deps_.clock, uuid = config_.uuid, destination,
                              body = std::move(body)](storage::Connection& c) -> storage::DbWorker::Done {
-      storage::Queue* q = self->deps_.queues.find_by_arn(destination);
+      storage::Queue* q = queues->find_by_arn(destination);
       if (!q) {
         spdlog::warn("mapping {}: OnFailure queue {} does not exist; failure record dropped", uuid, destination);
         return nullptr;
@@ -587,7 +590,7 @@ void KinesisPoller::deliver_failure(const std::string& destination, const std::s
         in.group_id = uuid;
         in.dedup_id = new_uuid();
       }
-      auto sent = self->deps_.queues.send(c, *q, std::move(in), self->deps_.clock.now_ms());
+      auto sent = queues->send(c, *q, std::move(in), clock->now_ms());
       if (!sent) spdlog::warn("mapping {}: failure record not sent: {}", uuid, sent.status().message());
       return nullptr;
     });
@@ -632,13 +635,14 @@ void KinesisPoller::save_checkpoint(ShardState& s) {
   s.saved_window = wj;
   const std::uint64_t gen = generation_;
   const int shard = s.index;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, gen, shard, uuid = config_.uuid,
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, uuid = config_.uuid,
                            cp = storage::Checkpoint{s.id, config_.event_source_arn, pos, wj}](
                               storage::Connection& c) -> storage::DbWorker::Done {
     if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
       spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
-    return [self, gen, shard](const Status&) {
+    return [weak, gen, shard](const Status&) {
+      auto self = weak.lock();
+      if (!self) return;
       boost::asio::post(self->strand_, [self, gen, shard] {
         if (gen != self->generation_) return;
         for (auto& sp : self->shards_)

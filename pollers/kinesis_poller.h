@@ -39,6 +39,8 @@
 // is in flight, from the checkpoints in SQLite, so the new reading never overlaps the old one.
 //
 // Threading: all state on the poller's strand; start/update/stop may be called from any thread.
+// DbWorker jobs and stream waiters hold the poller weakly: a job the worker drops at shutdown
+// must not be the last owner (the poller's timers must die before the io_context).
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>

@@ -193,17 +193,37 @@ struct IpAddress {
   std::array<unsigned char, 16> a{};
 };
 
+// Dotted-quad IPv4 exactly as inet_pton(AF_INET) takes it (four decimal octets, no leading
+// zeros), without its call and copy: events are tested against cidr patterns per leaf.
+bool parse_ipv4(std::string_view s, IpAddress& ip) {
+  std::size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    const std::size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+    if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return false;
+    ip.a[static_cast<std::size_t>(octet)] = static_cast<unsigned char>(v);
+  }
+  if (i != s.size()) return false;
+  ip.bytes = 4;
+  return true;
+}
+
 IpAddress parse_ip(std::string_view s) {
   IpAddress ip;
+  if (s.find(':') == std::string_view::npos) {
+    parse_ipv4(s, ip);
+    return ip;
+  }
   char buf[64];
   if (s.empty() || s.size() >= sizeof buf) return ip;
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
-  if (s.find(':') != std::string_view::npos) {
-    if (inet_pton(AF_INET6, buf, ip.a.data()) == 1) ip.bytes = 16;
-  } else if (inet_pton(AF_INET, buf, ip.a.data()) == 1) {
-    ip.bytes = 4;
-  }
+  if (inet_pton(AF_INET6, buf, ip.a.data()) == 1) ip.bytes = 16;
   return ip;
 }
 
@@ -293,22 +313,45 @@ inline bool has_suffix(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && same_bytes(s.data() + s.size() - p.size(), p.data(), p.size());
 }
 
-bool accepts(const Matcher& m, const Value& v) {
-  const bool is_string = v.IsString();
-  const std::string_view s = is_string ? std::string_view(v.GetString(), v.GetStringLength()) : std::string_view();
+// An event leaf, classified once and then tested against every matcher at its path.
+struct Leaf {
+  enum class Kind : std::uint8_t { kString, kNumber, kBool, kNull } kind = Kind::kNull;
+  std::string_view text;
+  double number = 0;
+  bool flag = false;
+
+  explicit Leaf(const Value& v) {
+    if (v.IsString()) {
+      kind = Kind::kString;
+      text = {v.GetString(), v.GetStringLength()};
+    } else if (v.IsNumber()) {
+      kind = Kind::kNumber;
+      number = v.GetDouble();
+    } else if (v.IsBool()) {
+      kind = Kind::kBool;
+      flag = v.GetBool();
+    }
+  }
+  bool is_string() const { return kind == Kind::kString; }
+  bool is_number() const { return kind == Kind::kNumber; }
+};
+
+bool accepts(const Matcher& m, const Leaf& v) {
+  const bool is_string = v.is_string();
+  const std::string_view s = v.text;
   switch (m.op) {
     case Op::kString: return is_string && equal(s, m.text);
-    case Op::kNumber: return v.IsNumber() && v.GetDouble() == m.number;
-    case Op::kBool: return v.IsBool() && v.GetBool() == m.flag;
-    case Op::kNull: return v.IsNull();
+    case Op::kNumber: return v.is_number() && v.number == m.number;
+    case Op::kBool: return v.kind == Leaf::Kind::kBool && v.flag == m.flag;
+    case Op::kNull: return v.kind == Leaf::Kind::kNull;
     case Op::kPrefix: return is_string && has_prefix(s, m.text);
     case Op::kSuffix: return is_string && has_suffix(s, m.text);
     case Op::kPrefixIgnoreCase: return is_string && m.folded.front().prefix_of(s);
     case Op::kSuffixIgnoreCase: return is_string && m.folded.front().suffix_of(s);
     case Op::kEqualsIgnoreCase: return is_string && m.folded.front().equals(s);
     case Op::kNumeric: {
-      if (!v.IsNumber()) return false;
-      const double d = v.GetDouble();
+      if (!v.is_number()) return false;
+      const double d = v.number;
       return (m.lo_inclusive ? d >= m.lo : d > m.lo) && (m.hi_inclusive ? d <= m.hi : d < m.hi);
     }
     case Op::kExists: return true;
@@ -318,7 +361,7 @@ bool accepts(const Matcher& m, const Value& v) {
     case Op::kButStrings:
       return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& t) { return equal(s, t); });
     case Op::kButNumbers:
-      return !v.IsNumber() || std::find(m.numbers.begin(), m.numbers.end(), v.GetDouble()) == m.numbers.end();
+      return !v.is_number() || std::find(m.numbers.begin(), m.numbers.end(), v.number) == m.numbers.end();
     case Op::kButPrefixes:
       return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return has_prefix(s, p); });
     case Op::kButSuffixes:
@@ -644,6 +687,11 @@ struct EventFilter::Program {
   struct Node {
     std::vector<Edge> children;
     std::vector<std::uint32_t> requirements;
+    // The first bytes of the children's segments: most event keys name no pattern field and
+    // are turned away on their first byte.
+    std::array<std::uint64_t, 4> first_bytes{};
+
+    bool may_have(unsigned char c) const { return (first_bytes[c >> 6] >> (c & 63)) & 1; }
   };
   struct Requirement {
     std::vector<Matcher> matchers;
@@ -664,6 +712,10 @@ struct EventFilter::Program {
     nodes.push_back(Node{});
     const auto c = static_cast<std::uint32_t>(nodes.size() - 1);
     nodes[node].children.push_back(Edge{segment, c});
+    if (!segment.empty()) {
+      const auto b = static_cast<unsigned char>(segment[0]);
+      nodes[node].first_bytes[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
     return c;
   }
 
@@ -737,22 +789,36 @@ class Walker {
  private:
   // An event key may itself hold dots: "a.b" reaches the same node as {"a": {"b": ...}}.
   std::uint32_t descend(std::uint32_t node, std::string_view key) const {
+    // A key's first segment starts with its first byte, unless the segment is empty (".x").
+    if (!key.empty() && key[0] != '.' && !p_.nodes[node].may_have(static_cast<unsigned char>(key[0])))
+      return Program::kNone;
+    // Segments never hold a dot, so a key equal to a segment needs no search for one.
+    if (const std::uint32_t whole = p_.child(node, key); whole != Program::kNone) return whole;
     for (;;) {
-      std::size_t dot = 0;  // keys are short: a plain loop beats a call to memchr
-      while (dot < key.size() && key[dot] != '.') ++dot;
+      const auto dot = key.find('.');
+      if (dot == std::string_view::npos) return p_.child(node, key);
       node = p_.child(node, key.substr(0, dot));
-      if (node == Program::kNone || dot == key.size()) return node;
+      if (node == Program::kNone) return node;
       key.remove_prefix(dot + 1);
     }
   }
 
-  void leaf(std::uint32_t node, const Value& v) {
-    for (std::uint32_t r : p_.nodes[node].requirements) {
+  void leaf(std::uint32_t node, const Value& value) {
+    const auto& reqs = p_.nodes[node].requirements;
+    if (reqs.empty()) return;
+    const Leaf v(value);
+    for (std::uint32_t r : reqs) {
       RequirementState& st = s_.state[r];
       st.has_leaf = true;
       if (st.free) continue;
-      const auto& ms = p_.requirements[r].matchers;
-      if (std::none_of(ms.begin(), ms.end(), [&](const Matcher& m) { return accepts(m, v); })) continue;
+      bool accepted = false;
+      for (const Matcher& m : p_.requirements[r].matchers) {
+        if (accepts(m, v)) {
+          accepted = true;
+          break;
+        }
+      }
+      if (!accepted) continue;
       if (s_.stack.empty()) {
         st.free = true;
         continue;

@@ -291,7 +291,7 @@ std::string filters(int n, std::size_t pattern_chars = 0) {
   std::string out = R"("FilterCriteria":{"Filters":[)";
   for (int i = 0; i < n; ++i) {
     std::string value = "v" + std::to_string(i);
-    // {\"a\":[\"...\"]} is 10 characters around the value once unescaped.
+    // The pattern {"a":["VALUE"]} is 10 characters around the value.
     if (pattern_chars > 10) value.resize(pattern_chars - 10, 'x');
     out += std::string(i ? "," : "") + R"({"Pattern":"{\"a\":[\")" + value + R"(\"]}"})";
   }

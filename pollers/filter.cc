@@ -18,7 +18,8 @@ namespace {
 
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag;
+// Iterative: a payload of a million nested brackets must not exhaust a poller thread's stack.
+constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
 constexpr std::size_t kMaxAlternatives = 1000;
 // Bound on the same-array search of one alternative (see consistent_pick()).
@@ -745,9 +746,18 @@ struct RequirementState {
   std::uint32_t candidates = 0;
 };
 
+// An array or object being walked: the next element or member to visit.
+struct Frame {
+  const Value* value;
+  std::uint32_t node;
+  rapidjson::SizeType next;
+  bool is_array;
+};
+
 // Per-thread working memory of matches(): cleared, never freed, so a warmed-up thread matches
 // without allocating.
 struct Scratch {
+  std::vector<Frame> frames;
   std::vector<RequirementState> state;
   std::vector<Coord> stack;
   std::vector<Coord> coords;
@@ -767,26 +777,47 @@ class Walker {
  public:
   Walker(const Program& p, Scratch& s) : p_(p), s_(s) {}
 
-  void walk(std::uint32_t node, const Value& v) {
+  // Depth-first over the event with an explicit stack of open arrays and objects: events may
+  // nest as deep as their producer likes, the thread's stack stays flat.
+  void walk(std::uint32_t root, const Value& event) {
+    s_.frames.clear();
+    visit(root, event);
+    while (!s_.frames.empty()) {
+      Frame& f = s_.frames.back();
+      const Value& container = *f.value;
+      const std::uint32_t node = f.node;
+      if (f.is_array) {
+        if (f.next == container.Size()) {
+          s_.frames.pop_back();
+          s_.stack.pop_back();
+          continue;
+        }
+        s_.stack.back().index = f.next;
+        visit(node, container[f.next++]);  // may grow frames: f is not used after this
+      } else {
+        if (f.next == container.MemberCount()) {
+          s_.frames.pop_back();
+          continue;
+        }
+        const auto& member = container.MemberBegin()[f.next++];
+        const std::uint32_t n = descend(node, str(member.name));
+        if (n != Program::kNone) visit(n, member.value);
+      }
+    }
+  }
+
+ private:
+  void visit(std::uint32_t node, const Value& v) {
     if (v.IsArray()) {
       s_.stack.push_back(Coord{&v, 0});
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-        s_.stack.back().index = i;
-        walk(node, v[i]);
-      }
-      s_.stack.pop_back();
+      s_.frames.push_back(Frame{&v, node, 0, true});
     } else if (v.IsObject()) {
-      if (p_.nodes[node].children.empty()) return;
-      for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-        const std::uint32_t n = descend(node, str(it->name));
-        if (n != Program::kNone) walk(n, it->value);
-      }
+      if (!p_.nodes[node].children.empty()) s_.frames.push_back(Frame{&v, node, 0, false});
     } else {
       leaf(node, v);
     }
   }
 
- private:
   // An event key may itself hold dots: "a.b" reaches the same node as {"a": {"b": ...}}.
   std::uint32_t descend(std::uint32_t node, std::string_view key) const {
     // A key's first segment starts with its first byte, unless the segment is empty (".x").

@@ -508,6 +508,41 @@ TEST_CASE("an event whose arrays defeat every pairing is refused, not searched f
   CHECK_FALSE(run({R"({"x": {"p": [1], "q": [2]}})"}, R"({"x": [)" + items + "]}"));
 }
 
+TEST_CASE("deeply nested payloads and events neither crash nor confuse the matcher") {
+  // A million brackets: parsed and walked without recursion.
+  const std::string deep = std::string(1000000, '[') + "\"x\"" + std::string(1000000, ']');
+  rapidjson::Document view(rapidjson::kObjectType);
+  set_payload_view(view, "body", deep, view.GetAllocator());
+  REQUIRE(view["body"].IsArray());
+  auto f = EventFilter::compile({R"({"body": ["x"]})"});
+  REQUIRE(f);
+  CHECK(f->matches(view));
+  auto g = EventFilter::compile({R"({"body": ["y"]})"});
+  REQUIRE(g);
+  CHECK_FALSE(g->matches(view));
+  // Objects nested 100,000 deep along the pattern's path.
+  std::string nested;
+  for (int i = 0; i < 100000; ++i) nested += R"({"a":)";
+  nested += "1" + std::string(100000, '}');
+  rapidjson::Document d;
+  REQUIRE(parse_for_filter(d, nested));
+  CHECK(run({R"({"a": {"a": {"a": [{"exists": false}]}}})"}, "{}"));
+  auto h = EventFilter::compile({R"({"a": {"a": {"a": [{"exists": true}]}}})"});
+  REQUIRE(h);
+  CHECK_FALSE(h->matches(d));  // a.a.a is an object there, not a leaf
+}
+
+TEST_CASE("a pattern nested to its length limit compiles") {
+  std::string p;
+  int depth = 0;
+  while (p.size() + 6 + 3 + static_cast<std::size_t>(depth + 1) < 4096) {
+    p += R"({"a":)";
+    ++depth;
+  }
+  p += "[1]" + std::string(static_cast<std::size_t>(depth), '}');
+  CHECK(EventFilter::compile({p}).is_ok());
+}
+
 // ---- validation (§7) ------------------------------------------------------------------------
 
 TEST_CASE("valid patterns compile") {

@@ -22,7 +22,9 @@ using rapidjson::Value;
 constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
 constexpr std::size_t kMaxAlternatives = 1000;
-// Bound on the same-array search of one alternative (see consistent_pick()).
+// Bounds on the same-array search of one alternative (see consistent_pick()): the leaves kept
+// per field, and the steps.
+constexpr std::uint32_t kMaxCandidates = 4096;
 constexpr std::size_t kSearchBudget = 100000;
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
@@ -733,7 +735,8 @@ struct Coord {
   rapidjson::SizeType index;
 };
 
-// A leaf accepted for a requirement, found inside arrays: coords_[first, first+count).
+// A leaf accepted for a requirement, found inside arrays: its coordinates are
+// Scratch::coords[first, first + count).
 struct Candidate {
   std::uint32_t requirement;
   std::uint32_t first;
@@ -743,6 +746,7 @@ struct Candidate {
 struct RequirementState {
   bool has_leaf = false;  // some leaf exists at the path
   bool free = false;      // a leaf outside any array was accepted: no same-element constraint
+  bool overflow = false;  // more than kMaxCandidates accepted leaves inside arrays
   std::uint32_t candidates = 0;
 };
 
@@ -854,6 +858,10 @@ class Walker {
         st.free = true;
         continue;
       }
+      if (st.candidates == kMaxCandidates) {
+        st.overflow = true;
+        continue;
+      }
       ++st.candidates;
       s_.candidates.push_back(Candidate{r, static_cast<std::uint32_t>(s_.coords.size()),
                                         static_cast<std::uint32_t>(s_.stack.size())});
@@ -924,7 +932,10 @@ bool alternative_holds(const Program& p, const std::vector<std::uint32_t>& alt, 
     if (st.candidates == 0) return false;
     s.pending.push_back(r);
   }
-  return s.pending.empty() || consistent_pick(s);
+  if (s.pending.size() <= 1 || consistent_pick(s)) return true;
+  // A field with more accepted leaves inside arrays than were kept might have paired with the
+  // ones dropped: count it as a match (deliver rather than delete), as for the search budget.
+  return std::any_of(s.pending.begin(), s.pending.end(), [&](std::uint32_t r) { return s.state[r].overflow; });
 }
 
 std::string pattern_error(const std::string& pattern, Program& program) {

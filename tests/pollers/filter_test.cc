@@ -508,6 +508,20 @@ TEST_CASE("an event whose arrays defeat every pairing is refused, not searched f
   CHECK_FALSE(run({R"({"x": {"p": [1], "q": [2]}})"}, R"({"x": [)" + items + "]}"));
 }
 
+TEST_CASE("huge arrays are matched with bounded work and memory") {
+  std::string many = R"({"n": [)";
+  for (int i = 0; i < 200000; ++i) many += std::to_string(i) + ",";
+  many += "-1]}";
+  CHECK(run({R"({"n": [{"numeric": ["<", 0]}]})"}, many));
+  CHECK(run({R"({"n": [{"numeric": [">", 5]}]})"}, many));
+  CHECK_FALSE(run({R"({"n": [{"numeric": ["<", -1]}]})"}, many));
+  // The pairing element comes after more candidates than are kept for the other field.
+  std::string items = R"({"x": [)";
+  for (int i = 0; i < 10000; ++i) items += R"({"p": 1},)";
+  items += R"({"p": 1, "q": 2}]})";
+  CHECK(run({R"({"x": {"p": [1], "q": [2]}})"}, items));
+}
+
 TEST_CASE("deeply nested payloads and events neither crash nor confuse the matcher") {
   // A million brackets: parsed and walked without recursion.
   const std::string deep = std::string(1000000, '[') + "\"x\"" + std::string(1000000, ']');

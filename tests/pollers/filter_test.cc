@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/pollers/allocation_counter.h"
+
 namespace esm::pollers {
 namespace {
 
@@ -506,6 +508,26 @@ TEST_CASE("an event whose arrays defeat every pairing is refused, not searched f
   std::string items;
   for (int i = 0; i < 200; ++i) items += std::string(i ? "," : "") + (i % 2 ? R"({"p":1})" : R"({"q":2})");
   CHECK_FALSE(run({R"({"x": {"p": [1], "q": [2]}})"}, R"({"x": [)" + items + "]}"));
+}
+
+TEST_CASE("a warmed-up thread matches without allocating") {
+  auto f = EventFilter::compile({
+      R"({"kind": ["order"], "total": [{"numeric": [">", 10]}], "tags": [{"prefix": "v"}]})",
+      R"({"items": {"sku": ["A-1"], "qty": [{"numeric": [">", 1]}]}, "ip": [{"cidr": "10.0.0.0/8"}]})",
+      R"({"$or": [{"who": [{"equals-ignore-case": "ÉTÉ"}]}, {"file": [{"wildcard": "*.gz"}]}], "x": [{"exists": false}]})",
+  });
+  REQUIRE(f);
+  std::vector<rapidjson::Document> events(3);
+  REQUIRE(parse_for_filter(events[0], R"({"kind": "order", "total": 5, "tags": ["a", "vip"]})"));
+  REQUIRE(parse_for_filter(events[1], R"({"items": [{"sku": "A-1", "qty": 1}, {"sku": "A-1", "qty": 3}], "ip": "10.1.1.1"})"));
+  REQUIRE(parse_for_filter(events[2], R"({"who": "été", "file": ["a.txt", "b.gz"], "y": {"x": 1}})"));
+  int matched = 0;
+  for (const auto& e : events) matched += f->matches(e);  // grows this thread's scratch space
+  const long before = test::allocation_count();
+  for (int i = 0; i < 1000; ++i)
+    for (const auto& e : events) matched += f->matches(e);
+  CHECK(test::allocation_count() == before);
+  CHECK(matched == 2 * 1001);
 }
 
 TEST_CASE("huge arrays are matched with bounded work and memory") {

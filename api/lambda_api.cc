@@ -10,10 +10,10 @@
 #include <charconv>
 
 #include "api/errors.h"
-#include "pollers/filter.h"
 #include "core/arn.h"
 #include "core/state_machine.h"
 #include "core/uuid.h"
+#include "pollers/filter.h"
 #include "storage/mapping_store.h"
 
 namespace esm::api {

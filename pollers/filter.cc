@@ -18,10 +18,13 @@ namespace {
 
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag;
+// Iterative: a payload of a million nested brackets must not exhaust a poller thread's stack.
+constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
 constexpr std::size_t kMaxAlternatives = 1000;
-// Bound on the same-array search of one alternative (see consistent_pick()).
+// Bounds on the same-array search of one alternative (see consistent_pick()): the leaves kept
+// per field, and the steps.
+constexpr std::uint32_t kMaxCandidates = 4096;
 constexpr std::size_t kSearchBudget = 100000;
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
@@ -193,17 +196,37 @@ struct IpAddress {
   std::array<unsigned char, 16> a{};
 };
 
+// Dotted-quad IPv4 exactly as inet_pton(AF_INET) takes it (four decimal octets, no leading
+// zeros), without its call and copy: events are tested against cidr patterns per leaf.
+bool parse_ipv4(std::string_view s, IpAddress& ip) {
+  std::size_t i = 0;
+  for (int octet = 0; octet < 4; ++octet) {
+    if (octet > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    const std::size_t start = i;
+    unsigned v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) v = v * 10 + static_cast<unsigned>(s[i++] - '0');
+    if (i == start || v > 255 || (s[start] == '0' && i - start > 1)) return false;
+    ip.a[static_cast<std::size_t>(octet)] = static_cast<unsigned char>(v);
+  }
+  if (i != s.size()) return false;
+  ip.bytes = 4;
+  return true;
+}
+
 IpAddress parse_ip(std::string_view s) {
   IpAddress ip;
+  if (s.find(':') == std::string_view::npos) {
+    parse_ipv4(s, ip);
+    return ip;
+  }
   char buf[64];
   if (s.empty() || s.size() >= sizeof buf) return ip;
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
-  if (s.find(':') != std::string_view::npos) {
-    if (inet_pton(AF_INET6, buf, ip.a.data()) == 1) ip.bytes = 16;
-  } else if (inet_pton(AF_INET, buf, ip.a.data()) == 1) {
-    ip.bytes = 4;
-  }
+  if (inet_pton(AF_INET6, buf, ip.a.data()) == 1) ip.bytes = 16;
   return ip;
 }
 
@@ -293,22 +316,45 @@ inline bool has_suffix(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && same_bytes(s.data() + s.size() - p.size(), p.data(), p.size());
 }
 
-bool accepts(const Matcher& m, const Value& v) {
-  const bool is_string = v.IsString();
-  const std::string_view s = is_string ? std::string_view(v.GetString(), v.GetStringLength()) : std::string_view();
+// An event leaf, classified once and then tested against every matcher at its path.
+struct Leaf {
+  enum class Kind : std::uint8_t { kString, kNumber, kBool, kNull } kind = Kind::kNull;
+  std::string_view text;
+  double number = 0;
+  bool flag = false;
+
+  explicit Leaf(const Value& v) {
+    if (v.IsString()) {
+      kind = Kind::kString;
+      text = {v.GetString(), v.GetStringLength()};
+    } else if (v.IsNumber()) {
+      kind = Kind::kNumber;
+      number = v.GetDouble();
+    } else if (v.IsBool()) {
+      kind = Kind::kBool;
+      flag = v.GetBool();
+    }
+  }
+  bool is_string() const { return kind == Kind::kString; }
+  bool is_number() const { return kind == Kind::kNumber; }
+};
+
+bool accepts(const Matcher& m, const Leaf& v) {
+  const bool is_string = v.is_string();
+  const std::string_view s = v.text;
   switch (m.op) {
     case Op::kString: return is_string && equal(s, m.text);
-    case Op::kNumber: return v.IsNumber() && v.GetDouble() == m.number;
-    case Op::kBool: return v.IsBool() && v.GetBool() == m.flag;
-    case Op::kNull: return v.IsNull();
+    case Op::kNumber: return v.is_number() && v.number == m.number;
+    case Op::kBool: return v.kind == Leaf::Kind::kBool && v.flag == m.flag;
+    case Op::kNull: return v.kind == Leaf::Kind::kNull;
     case Op::kPrefix: return is_string && has_prefix(s, m.text);
     case Op::kSuffix: return is_string && has_suffix(s, m.text);
     case Op::kPrefixIgnoreCase: return is_string && m.folded.front().prefix_of(s);
     case Op::kSuffixIgnoreCase: return is_string && m.folded.front().suffix_of(s);
     case Op::kEqualsIgnoreCase: return is_string && m.folded.front().equals(s);
     case Op::kNumeric: {
-      if (!v.IsNumber()) return false;
-      const double d = v.GetDouble();
+      if (!v.is_number()) return false;
+      const double d = v.number;
       return (m.lo_inclusive ? d >= m.lo : d > m.lo) && (m.hi_inclusive ? d <= m.hi : d < m.hi);
     }
     case Op::kExists: return true;
@@ -318,7 +364,7 @@ bool accepts(const Matcher& m, const Value& v) {
     case Op::kButStrings:
       return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& t) { return equal(s, t); });
     case Op::kButNumbers:
-      return !v.IsNumber() || std::find(m.numbers.begin(), m.numbers.end(), v.GetDouble()) == m.numbers.end();
+      return !v.is_number() || std::find(m.numbers.begin(), m.numbers.end(), v.number) == m.numbers.end();
     case Op::kButPrefixes:
       return !is_string || std::none_of(m.texts.begin(), m.texts.end(), [&](const std::string& p) { return has_prefix(s, p); });
     case Op::kButSuffixes:
@@ -644,6 +690,11 @@ struct EventFilter::Program {
   struct Node {
     std::vector<Edge> children;
     std::vector<std::uint32_t> requirements;
+    // The first bytes of the children's segments: most event keys name no pattern field and
+    // are turned away on their first byte.
+    std::array<std::uint64_t, 4> first_bytes{};
+
+    bool may_have(unsigned char c) const { return (first_bytes[c >> 6] >> (c & 63)) & 1; }
   };
   struct Requirement {
     std::vector<Matcher> matchers;
@@ -664,6 +715,10 @@ struct EventFilter::Program {
     nodes.push_back(Node{});
     const auto c = static_cast<std::uint32_t>(nodes.size() - 1);
     nodes[node].children.push_back(Edge{segment, c});
+    if (!segment.empty()) {
+      const auto b = static_cast<unsigned char>(segment[0]);
+      nodes[node].first_bytes[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
     return c;
   }
 
@@ -680,7 +735,8 @@ struct Coord {
   rapidjson::SizeType index;
 };
 
-// A leaf accepted for a requirement, found inside arrays: coords_[first, first+count).
+// A leaf accepted for a requirement, found inside arrays: its coordinates are
+// Scratch::coords[first, first + count).
 struct Candidate {
   std::uint32_t requirement;
   std::uint32_t first;
@@ -690,12 +746,22 @@ struct Candidate {
 struct RequirementState {
   bool has_leaf = false;  // some leaf exists at the path
   bool free = false;      // a leaf outside any array was accepted: no same-element constraint
+  bool overflow = false;  // more than kMaxCandidates accepted leaves inside arrays
   std::uint32_t candidates = 0;
+};
+
+// An array or object being walked: the next element or member to visit.
+struct Frame {
+  const Value* value;
+  std::uint32_t node;
+  rapidjson::SizeType next;
+  bool is_array;
 };
 
 // Per-thread working memory of matches(): cleared, never freed, so a warmed-up thread matches
 // without allocating.
 struct Scratch {
+  std::vector<Frame> frames;
   std::vector<RequirementState> state;
   std::vector<Coord> stack;
   std::vector<Coord> coords;
@@ -715,46 +781,85 @@ class Walker {
  public:
   Walker(const Program& p, Scratch& s) : p_(p), s_(s) {}
 
-  void walk(std::uint32_t node, const Value& v) {
+  // Depth-first over the event with an explicit stack of open arrays and objects: events may
+  // nest as deep as their producer likes, the thread's stack stays flat.
+  void walk(std::uint32_t root, const Value& event) {
+    s_.frames.clear();
+    visit(root, event);
+    while (!s_.frames.empty()) {
+      Frame& f = s_.frames.back();
+      const Value& container = *f.value;
+      const std::uint32_t node = f.node;
+      if (f.is_array) {
+        if (f.next == container.Size()) {
+          s_.frames.pop_back();
+          s_.stack.pop_back();
+          continue;
+        }
+        s_.stack.back().index = f.next;
+        visit(node, container[f.next++]);  // may grow frames: f is not used after this
+      } else {
+        if (f.next == container.MemberCount()) {
+          s_.frames.pop_back();
+          continue;
+        }
+        const auto& member = container.MemberBegin()[f.next++];
+        const std::uint32_t n = descend(node, str(member.name));
+        if (n != Program::kNone) visit(n, member.value);
+      }
+    }
+  }
+
+ private:
+  void visit(std::uint32_t node, const Value& v) {
     if (v.IsArray()) {
       s_.stack.push_back(Coord{&v, 0});
-      for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
-        s_.stack.back().index = i;
-        walk(node, v[i]);
-      }
-      s_.stack.pop_back();
+      s_.frames.push_back(Frame{&v, node, 0, true});
     } else if (v.IsObject()) {
-      if (p_.nodes[node].children.empty()) return;
-      for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
-        const std::uint32_t n = descend(node, str(it->name));
-        if (n != Program::kNone) walk(n, it->value);
-      }
+      if (!p_.nodes[node].children.empty()) s_.frames.push_back(Frame{&v, node, 0, false});
     } else {
       leaf(node, v);
     }
   }
 
- private:
   // An event key may itself hold dots: "a.b" reaches the same node as {"a": {"b": ...}}.
   std::uint32_t descend(std::uint32_t node, std::string_view key) const {
+    // A key's first segment starts with its first byte, unless the segment is empty (".x").
+    if (!key.empty() && key[0] != '.' && !p_.nodes[node].may_have(static_cast<unsigned char>(key[0])))
+      return Program::kNone;
+    // Segments never hold a dot, so a key equal to a segment needs no search for one.
+    if (const std::uint32_t whole = p_.child(node, key); whole != Program::kNone) return whole;
     for (;;) {
-      std::size_t dot = 0;  // keys are short: a plain loop beats a call to memchr
-      while (dot < key.size() && key[dot] != '.') ++dot;
+      const auto dot = key.find('.');
+      if (dot == std::string_view::npos) return p_.child(node, key);
       node = p_.child(node, key.substr(0, dot));
-      if (node == Program::kNone || dot == key.size()) return node;
+      if (node == Program::kNone) return node;
       key.remove_prefix(dot + 1);
     }
   }
 
-  void leaf(std::uint32_t node, const Value& v) {
-    for (std::uint32_t r : p_.nodes[node].requirements) {
+  void leaf(std::uint32_t node, const Value& value) {
+    const auto& reqs = p_.nodes[node].requirements;
+    if (reqs.empty()) return;
+    const Leaf v(value);
+    for (std::uint32_t r : reqs) {
       RequirementState& st = s_.state[r];
       st.has_leaf = true;
       if (st.free) continue;
-      const auto& ms = p_.requirements[r].matchers;
-      if (std::none_of(ms.begin(), ms.end(), [&](const Matcher& m) { return accepts(m, v); })) continue;
+      bool accepted = false;
+      for (const Matcher& m : p_.requirements[r].matchers) {
+        if (accepts(m, v)) {
+          accepted = true;
+          break;
+        }
+      }
+      if (!accepted) continue;
       if (s_.stack.empty()) {
         st.free = true;
+        continue;
+      }
+      if (st.candidates == kMaxCandidates) {
+        st.overflow = true;
         continue;
       }
       ++st.candidates;
@@ -827,7 +932,10 @@ bool alternative_holds(const Program& p, const std::vector<std::uint32_t>& alt, 
     if (st.candidates == 0) return false;
     s.pending.push_back(r);
   }
-  return s.pending.empty() || consistent_pick(s);
+  if (s.pending.size() <= 1 || consistent_pick(s)) return true;
+  // A field with more accepted leaves inside arrays than were kept might have paired with the
+  // ones dropped: count it as a match (deliver rather than delete), as for the search budget.
+  return std::any_of(s.pending.begin(), s.pending.end(), [&](std::uint32_t r) { return s.state[r].overflow; });
 }
 
 std::string pattern_error(const std::string& pattern, Program& program) {

@@ -144,21 +144,6 @@ std::string kinesis_record_json(const storage::StreamRecord& r, const KinesisSou
   return std::string(buf.GetString(), buf.GetSize());
 }
 
-bool kinesis_record_passes(const EventFilter& filter, const storage::StreamRecord& r) {
-  if (filter.empty()) return true;
-  rapidjson::Document view;
-  view.SetObject();
-  auto& alloc = view.GetAllocator();
-  view.AddMember("kinesisSchemaVersion", "1.0", alloc);
-  view.AddMember("partitionKey", rapidjson::Value(r.partition_key.c_str(), static_cast<rapidjson::SizeType>(r.partition_key.size()), alloc), alloc);
-  view.AddMember("sequenceNumber",
-                 rapidjson::Value(r.sequence_number.c_str(), static_cast<rapidjson::SizeType>(r.sequence_number.size()), alloc),
-                 alloc);
-  view.AddMember("approximateArrivalTimestamp", static_cast<double>(r.arrival_ms) / 1000.0, alloc);
-  set_payload_view(view, "data", r.data, alloc);
-  return filter.matches(view);
-}
-
 std::string kinesis_event_json(const std::vector<std::string>& records, std::size_t begin, std::size_t end) {
   std::string out;
   std::size_t bytes = 0;

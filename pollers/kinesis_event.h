@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "pollers/filter.h"
 #include "pollers/stream_policy.h"
 #include "storage/kinesis_streams.h"
 
@@ -25,11 +24,6 @@ struct KinesisSource {
 // One record of the event, serialized: data as base64, approximateArrivalTimestamp as epoch
 // seconds with the milliseconds as fraction (a JSON number), eventID "<shardId>:<seq>".
 std::string kinesis_record_json(const storage::StreamRecord& r, const KinesisSource& src);
-
-// Whether a record passes the mapping's FilterCriteria (filtering.md §6): the pattern sees the
-// members of the record's `kinesis` part at the top level, with `data` base64-decoded and parsed
-// as JSON when it is JSON (else the plain string; nothing when it is not UTF-8).
-bool kinesis_record_passes(const EventFilter& filter, const storage::StreamRecord& r);
 
 // {"Records":[...]} around already serialized records, and its exact size.
 std::string kinesis_event_json(const std::vector<std::string>& records, std::size_t begin, std::size_t end);

@@ -12,6 +12,7 @@
 #include "core/arn.h"
 #include "core/codec.h"
 #include "core/uuid.h"
+#include "pollers/kinesis_filter.h"
 #include "pollers/sqs_event.h"
 #include "storage/mapping_store.h"
 
@@ -325,7 +326,7 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) 
   const KinesisSource src = source(s);
   const int lanes = static_cast<int>(s.lanes.size());
   for (auto& rec : r.records) {
-    if (!record_matches(rec)) continue;
+    if (!record_matches(rec, s.id)) continue;
     Lane& lane = *s.lanes[static_cast<std::size_t>(lane_of(rec.partition_key, lanes))];
     if (lane.queue.empty()) lane.queued_since_ms = now;
     s.unfinished.insert(rec.index);
@@ -337,10 +338,10 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) 
   read(s);
 }
 
-bool KinesisPoller::record_matches(const storage::StreamRecord& r) const {
+bool KinesisPoller::record_matches(const storage::StreamRecord& r, const std::string& shard_id) const {
   // FilterCriteria (§3.9) applies here, before any batch is formed: a record that does not
   // match is never queued, so it is skipped and checkpointed and never counts as a failure.
-  return kinesis_record_passes(*filter_, r);
+  return kinesis_record_passes(*filter_, r, shard_id, config_.event_source_arn, config_.region);
 }
 
 void KinesisPoller::drive(ShardState& s, Lane& lane) {

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "core/mapping.h"
+#include "pollers/filter.h"
 #include "pollers/kinesis_event.h"
 #include "pollers/poller.h"
 #include "pollers/stream_policy.h"
@@ -140,7 +141,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void read(ShardState& s);
   void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
   void compile_filter();
-  bool record_matches(const storage::StreamRecord& r) const;
+  bool record_matches(const storage::StreamRecord& r, const std::string& shard_id) const;
   void drive(ShardState& s, Lane& lane);
   bool form_batch(ShardState& s, Lane& lane);
   void invoke(ShardState& s, Lane& lane);

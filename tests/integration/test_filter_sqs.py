@@ -5,7 +5,7 @@ a batch holds only matching messages, and the others are deleted from the queue.
 import json
 import unittest
 
-from esmd_harness import wait_until
+from lambda_support import MAPPINGS, call
 from sqs_poller_support import PollerTestCase
 
 INVALID = "Invalid filter pattern definition."
@@ -224,7 +224,6 @@ class FilterCliTest(PollerTestCase):
 
     def test_the_error_is_aws_shaped_on_the_wire(self):
         _, arn = self.make_queue()
-        from lambda_support import MAPPINGS, call
         status, headers, body = call(self.esmd, "POST", MAPPINGS, {
             "FunctionName": self.function, "EventSourceArn": arn,
             "FilterCriteria": {"Filters": [{"Pattern": '{"a": [{"numeric": ["<>", 1]}]}'}]}})

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/pollers/allocation_counter.h"
+
 namespace esm::pollers {
 namespace {
 
@@ -508,6 +510,75 @@ TEST_CASE("an event whose arrays defeat every pairing is refused, not searched f
   CHECK_FALSE(run({R"({"x": {"p": [1], "q": [2]}})"}, R"({"x": [)" + items + "]}"));
 }
 
+TEST_CASE("a warmed-up thread matches without allocating") {
+  auto f = EventFilter::compile({
+      R"({"kind": ["order"], "total": [{"numeric": [">", 10]}], "tags": [{"prefix": "v"}]})",
+      R"({"items": {"sku": ["A-1"], "qty": [{"numeric": [">", 1]}]}, "ip": [{"cidr": "10.0.0.0/8"}]})",
+      R"({"$or": [{"who": [{"equals-ignore-case": "ÉTÉ"}]}, {"file": [{"wildcard": "*.gz"}]}], "x": [{"exists": false}]})",
+  });
+  REQUIRE(f);
+  std::vector<rapidjson::Document> events(3);
+  REQUIRE(parse_for_filter(events[0], R"({"kind": "order", "total": 5, "tags": ["a", "vip"]})"));
+  REQUIRE(parse_for_filter(events[1], R"({"items": [{"sku": "A-1", "qty": 1}, {"sku": "A-1", "qty": 3}], "ip": "10.1.1.1"})"));
+  REQUIRE(parse_for_filter(events[2], R"({"who": "été", "file": ["a.txt", "b.gz"], "y": {"x": 1}})"));
+  int matched = 0;
+  for (const auto& e : events) matched += f->matches(e);  // grows this thread's scratch space
+  const long before = test::allocation_count();
+  for (int i = 0; i < 1000; ++i)
+    for (const auto& e : events) matched += f->matches(e);
+  CHECK(test::allocation_count() == before);
+  CHECK(matched == 2 * 1001);
+}
+
+TEST_CASE("huge arrays are matched with bounded work and memory") {
+  std::string many = R"({"n": [)";
+  for (int i = 0; i < 200000; ++i) many += std::to_string(i) + ",";
+  many += "-1]}";
+  CHECK(run({R"({"n": [{"numeric": ["<", 0]}]})"}, many));
+  CHECK(run({R"({"n": [{"numeric": [">", 5]}]})"}, many));
+  CHECK_FALSE(run({R"({"n": [{"numeric": ["<", -1]}]})"}, many));
+  // The pairing element comes after more candidates than are kept for the other field.
+  std::string items = R"({"x": [)";
+  for (int i = 0; i < 10000; ++i) items += R"({"p": 1},)";
+  items += R"({"p": 1, "q": 2}]})";
+  CHECK(run({R"({"x": {"p": [1], "q": [2]}})"}, items));
+}
+
+TEST_CASE("deeply nested payloads and events neither crash nor confuse the matcher") {
+  // A million brackets: parsed and walked without recursion.
+  const std::string deep = std::string(1000000, '[') + "\"x\"" + std::string(1000000, ']');
+  rapidjson::Document view(rapidjson::kObjectType);
+  set_payload_view(view, "body", deep, view.GetAllocator());
+  REQUIRE(view["body"].IsArray());
+  auto f = EventFilter::compile({R"({"body": ["x"]})"});
+  REQUIRE(f);
+  CHECK(f->matches(view));
+  auto g = EventFilter::compile({R"({"body": ["y"]})"});
+  REQUIRE(g);
+  CHECK_FALSE(g->matches(view));
+  // Objects nested 100,000 deep along the pattern's path.
+  std::string nested;
+  for (int i = 0; i < 100000; ++i) nested += R"({"a":)";
+  nested += "1" + std::string(100000, '}');
+  rapidjson::Document d;
+  REQUIRE(parse_for_filter(d, nested));
+  CHECK(run({R"({"a": {"a": {"a": [{"exists": false}]}}})"}, "{}"));
+  auto h = EventFilter::compile({R"({"a": {"a": {"a": [{"exists": true}]}}})"});
+  REQUIRE(h);
+  CHECK_FALSE(h->matches(d));  // a.a.a is an object there, not a leaf
+}
+
+TEST_CASE("a pattern nested to its length limit compiles") {
+  std::string p;
+  int depth = 0;
+  while (p.size() + 6 + 3 + static_cast<std::size_t>(depth + 1) < 4096) {
+    p += R"({"a":)";
+    ++depth;
+  }
+  p += "[1]" + std::string(static_cast<std::size_t>(depth), '}');
+  CHECK(EventFilter::compile({p}).is_ok());
+}
+
 // ---- validation (§7) ------------------------------------------------------------------------
 
 TEST_CASE("valid patterns compile") {
@@ -564,6 +635,7 @@ TEST_CASE("every invalid pattern is refused with Lambda's one message") {
       R"({"a": [{"prefix": {"equals-ignore-case": 5}}]})", R"({"a": [{"prefix": {"suffix": "x"}}]})",
       R"({"a": [{"suffix": 5}]})", R"({"a": [{"suffix": {"prefix": "x"}}]})",
       R"({"a": [{"equals-ignore-case": 5}]})", R"({"a": [{"equals-ignore-case": ["x"]}]})",
+      R"({"a": [{"equals-ignore-case": {"prefix": "ec2"}}]})",
       R"({"a": [{"exactly": 5}]})",
       R"({"a": [{"exists": "true"}]})", R"({"a": [{"exists": 1}]})", R"({"a": [{"exists": null}]})",
       R"({"a": [{"anything-but": null}]})", R"({"a": [{"anything-but": true}]})",
@@ -586,6 +658,8 @@ TEST_CASE("every invalid pattern is refused with Lambda's one message") {
       R"({"a": [{"cidr": "10.0.0.0"}]})", R"({"a": [{"cidr": "10.0.0.0/8/8"}]})", R"({"a": [{"cidr": "10.0.0.0/x"}]})",
       R"({"a": [{"cidr": "10.0.0.0/-1"}]})", R"({"a": [{"cidr": "10.0.0.0/32"}]})", R"({"a": [{"cidr": "::/128"}]})",
       R"({"a": [{"cidr": "300.0.0.0/8"}]})", R"({"a": [{"cidr": "host/8"}]})", R"({"a": [{"cidr": 10}]})",
+      R"({"a": [{"cidr": "bad-filter"}]})", R"({"a": [{"cidr": "bad-/64filter"}]})",
+      R"({"a": [{"cidr": "xxxx:db8:1234:1a00::/64"}]})",
       R"({"a": [{"wildcard": "a**b"}]})", R"({"a": [{"wildcard": "a\\b"}]})", R"({"a": [{"wildcard": "a\\"}]})",
       R"({"a": [{"wildcard": 5}]})", R"({"a": [{"wildcard": ["a*"]}]})",
       R"({"$or": [{"a": [1]}]})", R"({"$or": {"a": [1]}})", R"({"$or": [{"a": [1]}, "b"]})",

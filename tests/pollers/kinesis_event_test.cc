@@ -184,28 +184,3 @@ TEST_CASE("tumbling windows are aligned on the epoch") {
 
 }  // namespace
 }  // namespace esm::pollers
-
-namespace esm::pollers {
-namespace {
-
-EventFilter filter_of(std::vector<std::string> patterns) {
-  auto f = EventFilter::compile(patterns);
-  REQUIRE(f);
-  return *f;
-}
-
-TEST_CASE("a Kinesis filter sees the record's kinesis members with data decoded as JSON") {
-  auto f = filter_of({R"({"data":{"page":["/home"]}})"});
-  CHECK(kinesis_record_passes(f, record(R"({"page":"/home","user":"u-42"})")));
-  CHECK_FALSE(kinesis_record_passes(f, record(R"({"page":"/cart"})")));
-  CHECK_FALSE(kinesis_record_passes(f, record("page=/home")));
-  auto by_key = filter_of({R"({"partitionKey":["user-42"]})"});
-  CHECK(kinesis_record_passes(by_key, record("not json at all")));
-  auto plain = filter_of({R"({"data":[{"prefix":"PING"}]})"});
-  CHECK(kinesis_record_passes(plain, record("PING 42")));
-  CHECK_FALSE(kinesis_record_passes(plain, record(R"({"msg":"PING"})")));
-  CHECK(kinesis_record_passes(EventFilter(), record("anything")));
-}
-
-}  // namespace
-}  // namespace esm::pollers

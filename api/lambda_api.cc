@@ -13,6 +13,7 @@
 #include "core/arn.h"
 #include "core/state_machine.h"
 #include "core/uuid.h"
+#include "pollers/filter.h"
 #include "storage/mapping_store.h"
 
 namespace esm::api {
@@ -81,20 +82,6 @@ bool allowed(SourceKind k, std::string_view member) {
       return in({"SourceAccessConfigurations", "DocumentDBEventSourceConfig"});
   }
   return false;
-}
-
-bool valid_pattern_value(const rapidjson::Value& v) {
-  if (!v.IsObject()) return false;
-  for (const auto& m : v.GetObject()) {
-    if (m.value.IsObject()) {
-      if (!valid_pattern_value(m.value)) return false;
-    } else if (m.value.IsArray()) {
-      if (m.value.Empty()) return false;
-    } else {
-      return false;
-    }
-  }
-  return true;
 }
 
 std::string state_reason_for(SourceKind k) { return is_stream(k) ? "User action" : "USER_INITIATED"; }
@@ -214,12 +201,7 @@ std::optional<SourceKind> classify_source(const std::string& arn_text) {
   return std::nullopt;
 }
 
-bool is_valid_filter_pattern(const std::string& pattern) {
-  rapidjson::Document d;
-  d.Parse(pattern.c_str(), pattern.size());
-  if (d.HasParseError()) return false;
-  return valid_pattern_value(d);
-}
+bool is_valid_filter_pattern(const std::string& pattern) { return pollers::EventFilter::compile({pattern}).is_ok(); }
 
 Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_create) {
   for (std::string_view member : kCheckedMembers) {
@@ -259,8 +241,8 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
     return invalid_parameter("Required 'sourceAccessConfigurations' parameter is missing.");
   if (is_create && is_kafka(m.kind) && m.topics.empty())
     return invalid_parameter("Required 'topics' parameter is missing.");
-  for (const auto& p : m.filter_patterns)
-    if (!is_valid_filter_pattern(p)) return invalid_parameter("Invalid filter pattern definition.");
+  // The compiler the pollers match with is the validator, so the two can never disagree.
+  if (auto filter = pollers::EventFilter::compile(m.filter_patterns); !filter) return filter.status();
   if (!is_create && r.consumer_group_block)
     return invalid_parameter("Unsupported '" + *r.consumer_group_block +
                              ".consumerGroupId' parameter for given event source mapping type");

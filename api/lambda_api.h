@@ -90,7 +90,7 @@ class LambdaApi {
 Status check_source_rules(const Mapping& merged, const MappingRequest& req, bool is_create);
 // The source kind an EventSourceArn denotes, or nullopt (`Unrecognized event source.`).
 std::optional<SourceKind> classify_source(const std::string& arn);
-// `Invalid filter pattern definition.` unless the text is a JSON object of arrays.
+// True when one FilterCriteria pattern compiles (pollers::EventFilter::compile).
 bool is_valid_filter_pattern(const std::string& pattern);
 
 }  // namespace esm::api

@@ -78,6 +78,15 @@ std::string sqs_record_json(const storage::SqsMessage& m, const std::string& rec
   return {buf.GetString(), buf.GetSize()};
 }
 
+bool sqs_record_passes(const EventFilter& filter, const std::string& record_json, const std::string& body) {
+  if (filter.empty()) return true;
+  rapidjson::Document view;
+  if (!parse_for_filter(view, record_json) || !view.IsObject()) return true;  // our own JSON: cannot happen
+  view.RemoveMember("body");
+  set_payload_view(view, "body", body, view.GetAllocator());
+  return filter.matches(view);
+}
+
 std::string sqs_event_json(const std::vector<std::string>& records) {
   std::size_t bytes = 0;
   for (const auto& r : records) bytes += r.size();

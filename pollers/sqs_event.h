@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/invoke.h"
+#include "pollers/filter.h"
 #include "storage/sqs_queues.h"
 
 namespace esm::pollers {
@@ -20,6 +21,11 @@ inline constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
 // attributes (and omits the key otherwise).
 std::string sqs_record_json(const storage::SqsMessage& m, const std::string& receipt_handle,
                             const std::string& queue_arn, const std::string& region, bool with_window);
+
+// Whether a record (as sqs_record_json() wrote it) passes the mapping's filter. The pattern
+// sees the record with `body` parsed as JSON when the body is valid JSON, else as the plain
+// string (filtering.md §6); the function still gets the body as sent.
+bool sqs_record_passes(const EventFilter& filter, const std::string& record_json, const std::string& body);
 
 // {"Records":[...]} around already serialized records.
 std::string sqs_event_json(const std::vector<std::string>& records);

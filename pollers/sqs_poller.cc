@@ -18,7 +18,21 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 }  // namespace
 
 SqsPoller::SqsPoller(PollerDeps deps, Mapping mapping)
-    : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)), retry_timer_(strand_), config_(std::move(mapping)) {}
+    : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)), retry_timer_(strand_), config_(std::move(mapping)) {
+  compile_filter();
+}
+
+void SqsPoller::compile_filter() {
+  auto f = EventFilter::compile(config_.filter_patterns);
+  if (!f) {
+    // The API refuses invalid patterns, so only a hand-edited database gets here. Delivering
+    // everything loses nothing; filtering with a guess could delete messages.
+    spdlog::warn("mapping {}: filter criteria do not compile; delivering every message", config_.uuid);
+    filter_ = std::make_shared<const EventFilter>();
+    return;
+  }
+  filter_ = std::make_shared<const EventFilter>(std::move(*f));
+}
 
 void SqsPoller::start() {
   boost::asio::post(strand_, [self = shared_from_this()] { self->maybe_receive(); });
@@ -68,7 +82,9 @@ void SqsPoller::apply(Mapping mapping) {
     config_.settle_to = mapping.settle_to;
     return;
   }
+  const bool new_filter = mapping.filter_patterns != config_.filter_patterns;
   config_ = std::move(mapping);
+  if (new_filter) compile_filter();
   if (was_polling && !should_poll()) {
     ++generation_;
     drop_unsent();
@@ -141,7 +157,21 @@ void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage
     check_stopped();
     return;
   }
-  for (auto& r : *got) add_to_batch(std::move(r));
+  const bool with_window = config_.batching_window_s.value_or(0) >= 1;
+  std::vector<std::string> filtered_out;
+  for (auto& r : *got) {
+    std::string record =
+        sqs_record_json(r.message, r.receipt_handle, config_.event_source_arn, config_.region, with_window);
+    if (sqs_record_passes(*filter_, record, r.message.body)) {
+      add_to_batch(std::move(r), std::move(record));
+    } else {
+      filtered_out.push_back(std::move(r.receipt_handle));
+    }
+  }
+  if (!filtered_out.empty()) {
+    spdlog::debug("mapping {}: {} messages match no filter; deleting them", config_.uuid, filtered_out.size());
+    delete_messages(std::move(filtered_out));
+  }
   const int window = config_.batching_window_s.value_or(0);
   if (!pending_.messages.empty() && (static_cast<int>(pending_.messages.size()) >= config_.batch_size ||
                                      window == 0 || deps_.clock.now_ms() >= deadline_ms_))
@@ -150,10 +180,7 @@ void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage
   maybe_receive();
 }
 
-void SqsPoller::add_to_batch(storage::Received r) {
-  const bool with_window = config_.batching_window_s.value_or(0) >= 1;
-  std::string record =
-      sqs_record_json(r.message, r.receipt_handle, config_.event_source_arn, config_.region, with_window);
+void SqsPoller::add_to_batch(storage::Received r, std::string record) {
   // The message that would take the event past 6 MB opens the next batch.
   if (!pending_.messages.empty() &&
       sqs_event_size(pending_.messages.size() + 1, pending_.record_bytes + record.size()) > kMaxEventBytes)
@@ -215,15 +242,7 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
   if (verdict.complete_failure)
     spdlog::debug("mapping {}: batch of {} failed ({}); messages return after the visibility timeout", config_.uuid,
                   batch.messages.size(), outcome.detail.empty() ? outcome.function_error : outcome.detail);
-  if (!to_delete.empty()) {
-    const std::string arn = config_.event_source_arn;
-    auto self = shared_from_this();
-    deps_.db.submit_relaxed([self, arn, to_delete = std::move(to_delete)](storage::Connection& c) -> storage::DbWorker::Done {
-      if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
-        for (const auto& h : to_delete) (void)self->deps_.queues.delete_message(c, *q, h);
-      return nullptr;
-    });
-  }
+  if (!to_delete.empty()) delete_messages(std::move(to_delete));
   // After the delete job: the DbWorker runs jobs in order, so a receive that follows sees the
   // group's messages gone or, after a failure, still locked.
   for (const auto& r : batch.messages) {
@@ -234,6 +253,16 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
   flush();
   maybe_receive();
   check_stopped();
+}
+
+void SqsPoller::delete_messages(std::vector<std::string> receipts) {
+  const std::string arn = config_.event_source_arn;
+  auto self = shared_from_this();
+  deps_.db.submit_relaxed([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
+    if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
+      for (const auto& h : receipts) (void)self->deps_.queues.delete_message(c, *q, h);
+    return nullptr;
+  });
 }
 
 void SqsPoller::release(std::vector<std::string> receipts) {

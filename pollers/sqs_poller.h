@@ -21,6 +21,11 @@
 // receiving, drops what was received but not sent (it returns after its visibility timeout)
 // and lets in-flight invocations finish.
 //
+// FilterCriteria (filtering.md, data-plane.md §2.6): every received message is matched on its
+// own before it joins a batch; one that matches no filter is deleted from the queue at once and
+// never reaches the function, so a batch holds only matching messages and a receive that is
+// all filtered out invokes nothing. The filter is compiled when the configuration changes.
+//
 // Waiting is event driven: the poller keeps one long poll open on the queue, which a
 // SendMessage answers at once, so a message reaches the function within milliseconds.
 //
@@ -40,6 +45,7 @@
 #include "core/function_registry.h"
 #include "core/invoke.h"
 #include "core/mapping.h"
+#include "pollers/filter.h"
 #include "storage/db_worker.h"
 #include "storage/sqs_queues.h"
 
@@ -81,7 +87,9 @@ class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
   void drop_unsent();
   void maybe_receive();
   void on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got);
-  void add_to_batch(storage::Received r);
+  void add_to_batch(storage::Received r, std::string record);
+  void compile_filter();
+  void delete_messages(std::vector<std::string> receipts);
   void seal();
   bool groups_free(const Batch& b) const;
   void flush();
@@ -95,6 +103,7 @@ class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
   Strand strand_;
   boost::asio::steady_timer retry_timer_;
   Mapping config_;
+  std::shared_ptr<const EventFilter> filter_;  // config_.filter_patterns, compiled
   bool receiving_ = false;
   bool stopping_ = false;
   int in_flight_ = 0;

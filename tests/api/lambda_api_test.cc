@@ -287,6 +287,35 @@ TEST_CASE("an invalid filter pattern is refused with the recorded message") {
   CHECK(rules(SourceKind::kSqs, R"("FilterCriteria":{"Filters":[]})").is_ok());
 }
 
+std::string filters(int n, std::size_t pattern_chars = 0) {
+  std::string out = R"("FilterCriteria":{"Filters":[)";
+  for (int i = 0; i < n; ++i) {
+    std::string value = "v" + std::to_string(i);
+    // The pattern {"a":["VALUE"]} is 10 characters around the value.
+    if (pattern_chars > 10) value.resize(pattern_chars - 10, 'x');
+    out += std::string(i ? "," : "") + R"({"Pattern":"{\"a\":[\")" + value + R"(\"]}"})";
+  }
+  return out + "]}";
+}
+
+TEST_CASE("more than five filters, or a pattern over 4096 characters, is the filter error") {
+  CHECK(rules(SourceKind::kSqs, filters(5)).is_ok());
+  check_ipve(rules(SourceKind::kSqs, filters(6)), "Invalid filter pattern definition.");
+  CHECK(rules(SourceKind::kSqs, filters(1, 4096)).is_ok());
+  check_ipve(rules(SourceKind::kSqs, filters(1, 4097)), "Invalid filter pattern definition.");
+  check_ipve(rules(SourceKind::kKinesis, R"("StartingPosition":"LATEST",)" + filters(6)),
+             "Invalid filter pattern definition.");
+}
+
+TEST_CASE("validation uses the matcher's compiler: operator mistakes are refused") {
+  check_ipve(rules(SourceKind::kSqs, R"("FilterCriteria":{"Filters":[{"Pattern":"{\"a\":[{\"numeric\":[\">\",5,\"<\",5]}]}"}]})"),
+             "Invalid filter pattern definition.");
+  check_ipve(rules(SourceKind::kSqs, R"("FilterCriteria":{"Filters":[{"Pattern":"{\"a\":[{\"EXISTS\":true}]}"}]})"),
+             "Invalid filter pattern definition.");
+  CHECK(rules(SourceKind::kSqs, R"("FilterCriteria":{"Filters":[{"Pattern":"{\"a\":[{\"cidr\":\"10.0.0.0/8\"}]}"}]})")
+            .is_ok());
+}
+
 TEST_CASE("provisioned pollers need MinimumPollers at most MaximumPollers") {
   check_ipve(rules(SourceKind::kSqs, R"("ProvisionedPollerConfig":{"MinimumPollers":5,"MaximumPollers":2})"),
              "The minimum number of pollers (MinimumPollers) must be less than or equal to the maximum number of "

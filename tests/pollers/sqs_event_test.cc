@@ -220,5 +220,34 @@ TEST_CASE("without ReportBatchItemFailures the response body is ignored") {
   }
 }
 
+// ---- filtering (filtering.md §6) --------------------------------------------------------------
+
+bool passes(const char* pattern, const storage::SqsMessage& m) {
+  auto f = EventFilter::compile({pattern});
+  REQUIRE(f);
+  return sqs_record_passes(*f, sqs_record_json(m, "rh-1", kArn, "us-east-1", false), m.body);
+}
+
+TEST_CASE("an SQS filter sees a JSON body parsed and a plain body as a string") {
+  CHECK(passes(R"({"body": {"orderId": ["o-1001"]}})", message()));
+  CHECK(passes(R"({"body": {"total": [{"numeric": [">", 40]}]}})", message()));
+  CHECK_FALSE(passes(R"({"body": {"total": [{"numeric": [">", 50]}]}})", message()));
+  CHECK_FALSE(passes(R"({"body": [{"prefix": "{"}]})", message()));
+  CHECK(passes(R"({"body": [{"prefix": "status="}]})", message("status=shipped")));
+  CHECK_FALSE(passes(R"({"body": {"status": ["shipped"]}})", message("status=shipped")));
+}
+
+TEST_CASE("an SQS filter sees the record's other fields") {
+  CHECK(passes(R"({"eventSource": ["aws:sqs"], "awsRegion": ["us-east-1"]})", message()));
+  CHECK(passes(R"({"eventSourceARN": [{"suffix": ":orders"}]})", message()));
+  CHECK(passes(R"({"attributes": {"ApproximateReceiveCount": ["1"]}})", message()));
+  CHECK(passes(R"({"messageId": [{"exists": true}], "receiptHandle": ["rh-1"]})", message()));
+  CHECK_FALSE(passes(R"({"eventSource": ["aws:kinesis"]})", message()));
+}
+
+TEST_CASE("without filters every record passes") {
+  CHECK(sqs_record_passes(EventFilter(), sqs_record_json(message(), "rh", kArn, "us-east-1", false), message().body));
+}
+
 }  // namespace
 }  // namespace esm::pollers

@@ -1,0 +1,25 @@
+#include "tests/pollers/allocation_counter.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+// In a file of their own so that no caller inlines them (GCC then warns about a mismatched
+// new/delete pair it cannot see through).
+namespace {
+std::atomic<long> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace esm::test {
+
+long allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
+
+}  // namespace esm::test

@@ -363,18 +363,34 @@ class DockerImageTest(unittest.TestCase):
               flush=True)
         self.assertEqual(self.c.podman("healthcheck", "run", esmd, check=False).returncode, 0, "HEALTHCHECK failed")
 
-        # The README's walk-through: a queue, a mapping to the compose file's function, a message.
-        queue_url = host.aws("sqs", "create-queue", "--queue-name", "orders")["QueueUrl"]
+        # docker/README.md's walk-through: a queue with a dead-letter queue, a mapping to the
+        # compose file's function with partial batch responses, one message the handler accepts
+        # and one it reports as failed until the queue's redrive policy moves it away.
+        dlq_arn = "arn:aws:sqs:us-east-1:000000000000:orders-dlq"
+        dlq_url = host.aws("sqs", "create-queue", "--queue-name", "orders-dlq")["QueueUrl"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
+        queue_url = host.aws("sqs", "create-queue", "--queue-name", "orders", "--attributes",
+                             json.dumps({"VisibilityTimeout": "2", "RedrivePolicy": redrive}))["QueueUrl"]
         uuid = host.aws("lambda", "create-event-source-mapping", "--function-name", "process-orders",
                         "--event-source-arn", "arn:aws:sqs:us-east-1:000000000000:orders",
                         "--function-response-types", "ReportBatchItemFailures")["UUID"]
         wait_until(lambda: host.mapping_state(uuid) == "Enabled", timeout=30, interval=0.1, message="Enabled")
-        host.aws("sqs", "send-message", "--queue-url", queue_url, "--message-body", '{"orderId":"o-1"}')
-        wait_until(lambda: '{"orderId":"o-1"}' in delivered_bodies(self.c.logs(fn)), timeout=30,
-                   message="the delivery to fn")
-        records = [json.loads(line) for line in self.c.logs(fn).splitlines() if line.startswith("{")]
-        self.assertEqual(records[0]["function"], "process-orders")
+        ok, bad = '{"orderId":"o-1"}', '{"orderId":"o-2","fail":true}'
+        host.aws("sqs", "send-message", "--queue-url", queue_url, "--message-body", ok)
+        host.aws("sqs", "send-message", "--queue-url", queue_url, "--message-body", bad)
+        wait_until(lambda: host.queue_counts(dlq_url)[0] == 1, timeout=30, interval=0.2, message="o-2 in the DLQ")
         wait_until(lambda: host.queue_counts(queue_url) == (0, 0), timeout=30, interval=0.1, message="an empty queue")
+        bodies = delivered_bodies(self.c.logs(fn))
+        self.assertEqual((bodies.count(ok), bodies.count(bad)), (1, 2), bodies)
+        records = [json.loads(line) for line in self.c.logs(fn).splitlines() if line.startswith("{")]
+        self.assertEqual({r["function"] for r in records}, {"process-orders"})
+        received = host.aws("sqs", "receive-message", "--queue-url", dlq_url)["Messages"]
+        self.assertEqual([m["Body"] for m in received], [bad])
+
+        # The mapping lives in the compose file's volume: it is still there after a restart.
+        podman_compose("restart", "esmd")
+        host.wait_healthy()
+        self.assertEqual(host.mapping_state(uuid), "Enabled")
 
 
 if __name__ == "__main__":

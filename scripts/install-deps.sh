@@ -16,7 +16,9 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 pkgs=(g++ cmake ninja-build pkg-config libboost-dev libsqlite3-dev rapidjson-dev libspdlog-dev catch2 curl ca-certificates python3)
 if [ "$want_tests" = 1 ]; then
-  pkgs+=(procps)
+  # podman-compose: the Docker test brings docker/compose.yaml up with it (the container
+  # engine itself comes from ../shared/tools/container; without one that test is skipped).
+  pkgs+=(procps podman-compose)
   command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
   python3 -c 'import boto3' >/dev/null 2>&1 || pkgs+=(python3-boto3)
 fi

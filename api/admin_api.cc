@@ -199,6 +199,36 @@ void AdminApi::invoke(const std::string& name, Request& req, Reply reply) {
   });
 }
 
+void AdminApi::list_destinations(const Request& req, Reply reply) {
+  const std::string* arn = req.query_param("arn");
+  std::vector<DestinationEntry> entries;
+  if (destinations_) entries = destinations_->list(arn ? *arn : std::string());
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("Entries");
+  w.StartArray();
+  for (const auto& e : entries) {
+    w.StartObject();
+    w.Key("Seq");
+    w.Uint64(e.seq);
+    w.Key("Time");
+    w.Int64(e.time_ms);
+    w.Key("Arn");
+    w.String(e.arn);
+    w.Key("MappingUUID");
+    w.String(e.mapping_uuid);
+    w.Key("Key");
+    w.String(e.key);
+    w.Key("Body");
+    w.String(e.body);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  reply(json(200, buf));
+}
+
 void AdminApi::handle(Request req, Reply reply) {
   const std::string& method = req.method;
   if (req.path == "/_esmd/health") {
@@ -219,6 +249,8 @@ void AdminApi::handle(Request req, Reply reply) {
       return reply(std::move(r));
     }
   }
+  if ((path == "/_esmd/destinations" || path == "/_esmd/destinations/") && method == "GET")
+    return list_destinations(req, std::move(reply));
   if (path.starts_with(kFunctions)) {
     std::string_view rest = path.substr(kFunctions.size());
     if ((rest.empty() || rest == "/") && method == "GET") {

@@ -12,10 +12,15 @@
 //          `since` the newest `limit` entries; with it the oldest `limit` entries after SEQ, so
 //          that a client can walk forward from the LastSeq it saw before acting.
 //   DELETE /_esmd/invocations                clears the log (seq numbers keep increasing)
+//   GET    /_esmd/destinations               ?arn=ARN (optional). What stream pollers delivered to
+//          on-failure destinations esmd does not host (SNS topics, S3 buckets), oldest first:
+//          {"Entries":[{"Seq","Time","Arn","MappingUUID","Key","Body"}]}. Key is the S3 object
+//          key or the SNS MessageId; Body the object or the notification's Message, as text.
 
 #include <string>
 
 #include "api/http.h"
+#include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
 #include "core/invoke.h"
@@ -36,11 +41,13 @@ class AdminApi {
         account_(std::move(account)) {}
 
   static bool matches(const Request& req) { return req.path.starts_with("/_esmd/"); }
+  void set_destinations(const DestinationLog* log) { destinations_ = log; }
   void handle(Request req, Reply reply);
 
  private:
   void invoke(const std::string& name, Request& req, Reply reply);
   void list_invocations(const Request& req, Reply reply);
+  void list_destinations(const Request& req, Reply reply);
 
   storage::DbWorker& db_;
   FunctionRegistry& functions_;
@@ -48,6 +55,7 @@ class AdminApi {
   Invoker& invoker_;
   std::string version_;
   std::string account_;
+  const DestinationLog* destinations_ = nullptr;
 };
 
 // Parses a registration body {"Target": "...", "Timeout": seconds, "Concurrency": n}.

@@ -533,13 +533,6 @@ Value send_result_json(const storage::SendResult& r, Alloc& a) {
 
 }  // namespace
 
-Status SqsSources::check_source(storage::Connection&, const Mapping& m) {
-  if (m.kind != SourceKind::kSqs || queues_.find_by_arn(m.event_source_arn)) return Status::ok();
-  return invalid_parameter(
-      "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. SQS Error "
-      "Message: The specified queue does not exist.");
-}
-
 bool SqsApi::matches(const Request& req) {
   if (req.header("x-amz-target").starts_with("AmazonSQS.")) return true;
   if (req.query_param("Action")) return true;

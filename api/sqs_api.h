@@ -33,15 +33,4 @@ class SqsApi {
   std::string account_;
 };
 
-// Tells LambdaApi whether an SQS queue exists (control-plane.md §5.2); other source kinds have
-// no mock yet and are accepted as well formed.
-class SqsSources final : public SourceDirectory {
- public:
-  explicit SqsSources(storage::QueueEngine& queues) : queues_(queues) {}
-  Status check_source(storage::Connection& c, const Mapping& m) override;
-
- private:
-  storage::QueueEngine& queues_;
-};
-
 }  // namespace esm::api

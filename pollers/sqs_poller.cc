@@ -50,8 +50,8 @@ void SqsPoller::stop(std::function<void()> on_stopped) {
     self->retry_timer_.cancel();
     self->drop_unsent();
     const std::string owner = self->config_.uuid;
-    self->deps_.db.submit_relaxed([self, owner](storage::Connection&) -> storage::DbWorker::Done {
-      self->deps_.queues.cancel_waiters(owner);
+    self->deps_.db.submit_relaxed([queues = &self->deps_.queues, owner](storage::Connection&) -> storage::DbWorker::Done {
+      queues->cancel_waiters(owner);
       return nullptr;
     });
     self->check_stopped();
@@ -90,8 +90,8 @@ void SqsPoller::apply(Mapping mapping) {
     drop_unsent();
     spdlog::info("mapping {}: poller paused ({})", config_.uuid, to_string(config_.state));
     const std::string owner = config_.uuid;
-    deps_.db.submit_relaxed([this, self = shared_from_this(), owner](storage::Connection&) -> storage::DbWorker::Done {
-      deps_.queues.cancel_waiters(owner);
+    deps_.db.submit_relaxed([queues = &deps_.queues, owner](storage::Connection&) -> storage::DbWorker::Done {
+      queues->cancel_waiters(owner);
       return nullptr;
     });
   } else if (!was_polling && should_poll()) {
@@ -121,13 +121,19 @@ void SqsPoller::maybe_receive() {
     if (auto f = deps_.functions.find(ref->name)) fn_timeout_s = (f->timeout_ms + 999) / 1000;
   const std::uint64_t gen = generation_;
   const std::string arn = config_.event_source_arn;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, arn, opt, window, fn_timeout_s, gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
+  // The job and the long poll hold the poller weakly: one the DbWorker or the queue engine drops
+  // at shutdown must not be its last owner (its timer must die before the io_context).
+  deps_.db.submit_relaxed([weak = weak_from_this(), arn, opt, window, fn_timeout_s,
+                           gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
+    auto self = weak.lock();
+    if (!self) return nullptr;
     auto& queues = self->deps_.queues;
     storage::Queue* q = queues.find_by_arn(arn);
-    auto deliver = [self, gen](Result<std::vector<storage::Received>> got) {
-      boost::asio::post(self->strand_, [self, gen, got = std::move(got)]() mutable {
-        self->on_received(gen, std::move(got));
+    auto deliver = [weak, gen](Result<std::vector<storage::Received>> got) {
+      auto poller = weak.lock();
+      if (!poller) return;  // gone: the messages return after their visibility timeout
+      boost::asio::post(poller->strand_, [poller, gen, got = std::move(got)]() mutable {
+        poller->on_received(gen, std::move(got));
       });
     };
     if (!q) {
@@ -257,20 +263,18 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
 
 void SqsPoller::delete_messages(std::vector<std::string> receipts) {
   const std::string arn = config_.event_source_arn;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-    if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
-      for (const auto& h : receipts) (void)self->deps_.queues.delete_message(c, *q, h);
+  deps_.db.submit_relaxed([queues = &deps_.queues, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
+    if (storage::Queue* q = queues->find_by_arn(arn))
+      for (const auto& h : receipts) (void)queues->delete_message(c, *q, h);
     return nullptr;
   });
 }
 
 void SqsPoller::release(std::vector<std::string> receipts) {
   const std::string arn = config_.event_source_arn;
-  auto self = shared_from_this();
-  deps_.db.submit_relaxed([self, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-    if (storage::Queue* q = self->deps_.queues.find_by_arn(arn))
-      self->deps_.queues.release(c, *q, receipts, self->deps_.clock.now_ms());
+  deps_.db.submit_relaxed([queues = &deps_.queues, clock = &deps_.clock, arn,
+                           receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
+    if (storage::Queue* q = queues->find_by_arn(arn)) queues->release(c, *q, receipts, clock->now_ms());
     return nullptr;
   });
 }
@@ -288,40 +292,6 @@ void SqsPoller::check_stopped() {
     on_stopped_ = nullptr;
     cb();
   }
-}
-
-PollerManager::PollerManager(PollerDeps deps) : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)) {}
-
-void PollerManager::start(const std::vector<Mapping>& mappings) {
-  for (const auto& m : mappings) notify(m, false);
-}
-
-void PollerManager::notify(const Mapping& m, bool removed) {
-  if (m.kind != SourceKind::kSqs) return;
-  boost::asio::post(strand_, [this, m, removed] {
-    auto it = pollers_.find(m.uuid);
-    if (removed) {
-      if (it == pollers_.end()) return;
-      auto poller = it->second;
-      pollers_.erase(it);
-      poller->stop([uuid = m.uuid] { spdlog::info("mapping {}: poller stopped", uuid); });
-      return;
-    }
-    if (it != pollers_.end()) {
-      it->second->update(m);
-      return;
-    }
-    auto poller = std::make_shared<SqsPoller>(deps_, m);
-    pollers_.emplace(m.uuid, poller);
-    poller->start();
-  });
-}
-
-void PollerManager::stop() {
-  boost::asio::post(strand_, [this] {
-    for (auto& [uuid, p] : pollers_) p->stop([] {});
-    pollers_.clear();
-  });
 }
 
 }  // namespace esm::pollers

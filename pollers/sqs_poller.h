@@ -46,30 +46,21 @@
 #include "core/invoke.h"
 #include "core/mapping.h"
 #include "pollers/filter.h"
+#include "pollers/poller.h"
 #include "storage/db_worker.h"
 #include "storage/sqs_queues.h"
 
 namespace esm::pollers {
 
-struct PollerDeps {
-  boost::asio::io_context& ioc;
-  storage::DbWorker& db;
-  storage::QueueEngine& queues;
-  Invoker& invoker;
-  const FunctionRegistry& functions;
-  const Clock& clock;
-  int default_concurrency = 5;
-};
 
-class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
+class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPoller> {
  public:
   SqsPoller(PollerDeps deps, Mapping mapping);
 
-  void start();
-  // A new configuration or state; it applies from the next batch.
-  void update(Mapping mapping);
+  void start() override;
+  void update(Mapping mapping) override;
   // Stops receiving; on_stopped runs (on the strand) once no invocation is in flight.
-  void stop(std::function<void()> on_stopped);
+  void stop(std::function<void()> on_stopped) override;
 
  private:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -113,23 +104,6 @@ class SqsPoller : public std::enable_shared_from_this<SqsPoller> {
   std::deque<Batch> ready_;       // sealed, waiting for a concurrency slot or a FIFO group
   std::map<std::string, int> groups_in_flight_;  // FIFO: message group -> batches in flight
   std::function<void()> on_stopped_;
-};
-
-// Owns the pollers: one per SQS mapping, created, updated and stopped as mappings change.
-// Threading: notify() from any thread (LambdaApi calls it on the DbWorker thread); the
-// poller table lives on its own strand.
-class PollerManager {
- public:
-  explicit PollerManager(PollerDeps deps);
-  void start(const std::vector<Mapping>& mappings);
-  void notify(const Mapping& m, bool removed);
-  // Stops every poller; in-flight invocations finish on the io_context if it still runs.
-  void stop();
-
- private:
-  PollerDeps deps_;
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
-  std::map<std::string, std::shared_ptr<SqsPoller>> pollers_;
 };
 
 }  // namespace esm::pollers

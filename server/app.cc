@@ -49,18 +49,24 @@ Status App::start() {
   queues_ = std::make_unique<storage::QueueEngine>(*db_, config_.account_id);
   if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
     return s;
-  sources_ = std::make_unique<api::SqsSources>(*queues_);
+  streams_ = std::make_unique<storage::StreamEngine>(*db_, config_.account_id);
+  streams_->set_shard_limits(config_.kinesis_shard_limits);
+  if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c, clock_.now_ms()); }); !s.is_ok())
+    return s;
+  kinesis_ = std::make_unique<api::KinesisApi>(*db_, *streams_, clock_);
+  sources_ = std::make_unique<api::MockSources>(*queues_, *streams_);
   lambda_->set_source_directory(sources_.get());
   sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
-  pollers_ = std::make_unique<pollers::PollerManager>(
-      pollers::PollerDeps{ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5});
+  admin_->set_destinations(&destinations_);
+  pollers_ = std::make_unique<pollers::PollerManager>(pollers::PollerDeps{
+      ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5, streams_.get(), &destinations_});
   lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
   pollers_->start(db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); }));
   db_->start([this](storage::Connection& c, std::int64_t now) {
-    auto a = lambda_->tick(c, now);
-    auto b = queues_->tick(c, now);
-    if (a && b) return std::optional<std::int64_t>(std::min(*a, *b));
-    return a ? a : b;
+    std::optional<std::int64_t> next;
+    for (auto t : {lambda_->tick(c, now), queues_->tick(c, now), streams_->tick(c, now)})
+      if (t && (!next || *t < *next)) next = t;
+    return next;
   });
 
   http_ = std::make_unique<HttpServer>(ioc_, [this](api::Request req, api::Reply reply) {
@@ -76,6 +82,7 @@ Status App::start() {
 void App::dispatch(api::Request req, api::Reply reply) {
   req.region = api::region_from_authorization(req.header("authorization"));
   if (req.region.empty()) req.region = config_.region;
+  if (api::KinesisApi::matches(req)) return kinesis_->handle(std::move(req), std::move(reply));
   if (api::SqsApi::matches(req)) return sqs_->handle(std::move(req), std::move(reply));
   if (api::AdminApi::matches(req)) return admin_->handle(std::move(req), std::move(reply));
   if (api::LambdaApi::matches(req)) return lambda_->handle(std::move(req), std::move(reply));

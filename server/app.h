@@ -2,7 +2,7 @@
 // App: the composition root. Owns every long-lived object and wires them together.
 //
 // Construction order (members below, top to bottom): clock, database worker, function
-// registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API), the io_context, the function invoker (it runs on the
+// registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API, the Kinesis streams and theirs), the io_context, the function invoker (it runs on the
 // io_context) and the HTTP server.
 // Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
 // has committed every queued job, wait (bounded) until those answers are written, then stop
@@ -15,16 +15,20 @@
 #include <vector>
 
 #include "api/admin_api.h"
+#include "api/kinesis_api.h"
 #include "api/lambda_api.h"
+#include "api/sources.h"
 #include "api/sqs_api.h"
 #include "core/clock.h"
+#include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
 #include "pollers/invoker.h"
-#include "pollers/sqs_poller.h"
+#include "pollers/poller_manager.h"
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
+#include "storage/kinesis_streams.h"
 #include "storage/read_pool.h"
 #include "storage/sqs_queues.h"
 
@@ -51,11 +55,14 @@ class App {
   std::unique_ptr<storage::ReadPool> reads_;
   std::unique_ptr<FunctionRegistry> functions_;
   std::unique_ptr<InvocationLog> invocations_;
+  DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
   std::unique_ptr<storage::QueueEngine> queues_;
-  std::unique_ptr<api::SqsSources> sources_;
   std::unique_ptr<api::SqsApi> sqs_;
+  std::unique_ptr<storage::StreamEngine> streams_;
+  std::unique_ptr<api::KinesisApi> kinesis_;
+  std::unique_ptr<api::MockSources> sources_;
   boost::asio::io_context ioc_;
   std::unique_ptr<pollers::FunctionInvoker> invoker_;
   std::unique_ptr<pollers::PollerManager> pollers_;

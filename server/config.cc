@@ -44,7 +44,7 @@ constexpr Flag kFlags[] = {
     {"host", true},       {"port", true},          {"data-dir", true},   {"in-memory", false},
     {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
-    {"threads", true},    {"help", false},         {"version", false},
+    {"threads", true},    {"kinesis-shard-limits", false}, {"help", false}, {"version", false},
 };
 
 std::string env_name(std::string_view flag) {
@@ -98,7 +98,8 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
     auto p = parse_int(name, v, 1, 64);
     if (!p) return p.status();
     c.threads = *p;
-  } else if (name == "help") c.show_help = true;
+  } else if (name == "kinesis-shard-limits") c.kinesis_shard_limits = truthy(v);
+  else if (name == "help") c.show_help = true;
   else if (name == "version") c.show_version = true;
   return Status::ok();
 }
@@ -208,6 +209,8 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
   --invoke-endpoint URL       invoke unregistered functions at URL/2015-03-31/functions/NAME/invocations
   --durability full|normal    full: fsync every commit (default); normal: survive kill -9 only
   --threads N                 I/O threads (default 2)
+  --kinesis-shard-limits      Kinesis shards take at most 1 MiB/s and 1,000 records/s each, as in
+                              AWS (ProvisionedThroughputExceededException); off by default
   --help, --version
 )";
 }

@@ -22,6 +22,8 @@ struct Config {
   std::string invoke_endpoint;
   std::string durability = "full";  // full | normal
   int threads = 2;
+  // Kinesis shards refuse writes over AWS's 1 MiB/s or 1,000 records/s (off by default).
+  bool kinesis_shard_limits = false;
   bool show_help = false;
   bool show_version = false;
 };

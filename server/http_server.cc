@@ -41,9 +41,24 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(kBodyLimit);
+    // The larger limit until the header says which service the request is for (a
+    // Content-Length over the limit fails the header read itself).
+    parser_->body_limit(kKinesisBodyLimit);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(kReadTimeout);
+    // The header first: the body limit depends on the service the request is for.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read(ec, n);
+    const auto target = parser_->get().find("X-Amz-Target");
+    if (target == parser_->get().end() || !target->value().starts_with("Kinesis_20131202.")) {
+      if (const auto length = parser_->content_length(); length && *length > kBodyLimit)
+        return on_read(http::error::body_limit, n);
+      parser_->body_limit(kBodyLimit);
+    }
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 

@@ -22,6 +22,9 @@ using Handler = std::function<void(api::Request, api::Reply)>;
 
 // Lambda's invoke payload limit is 6 MB; the headroom covers JSON framing of that payload.
 inline constexpr std::size_t kBodyLimit = 6 * 1024 * 1024 + 512 * 1024;
+// A Kinesis PutRecords carries up to 5 MiB of data, base64 on the wire (6.7 MiB), plus the
+// JSON of up to 500 entries.
+inline constexpr std::size_t kKinesisBodyLimit = 8 * 1024 * 1024;
 
 class HttpServer {
  public:

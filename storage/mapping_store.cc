@@ -1,5 +1,7 @@
 #include "storage/mapping_store.h"
 
+#include "storage/checkpoint_store.h"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -201,8 +203,15 @@ Status delete_mapping(Connection& c, const std::string& uuid) {
   Statement& tags = c.prepare("DELETE FROM tags WHERE arn = ?");
   tags.bind(1, mapping_arn_of(*m));
   if (Status s = tags.run(); !s.is_ok()) return s;
+  if (Status s = delete_checkpoints(c, uuid); !s.is_ok()) return s;
   Statement& st = c.prepare("DELETE FROM mappings WHERE uuid = ?");
   st.bind(1, uuid);
+  return st.run();
+}
+
+Status set_last_processing_result(Connection& c, const std::string& uuid, const std::string& result) {
+  Statement& st = c.prepare("UPDATE mappings SET last_result = ? WHERE uuid = ?");
+  st.bind(1, result).bind(2, uuid);
   return st.run();
 }
 

@@ -36,8 +36,11 @@ std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q);
 std::vector<Mapping> mappings_for_source(Connection& c, const std::string& event_source_arn);
 std::vector<Mapping> all_mappings(Connection& c);
 std::int64_t count_mappings(Connection& c);
-// Removes the mapping and its tags.
+// Removes the mapping, its tags and its stream checkpoints.
 Status delete_mapping(Connection& c, const std::string& uuid);
+// Sets LastProcessingResult alone (a poller's report; nothing else of the mapping changes).
+// OK also when the mapping is gone.
+Status set_last_processing_result(Connection& c, const std::string& uuid, const std::string& result);
 
 // Mappings whose transition is due at or before now_ms.
 std::vector<Mapping> due_transitions(Connection& c, std::int64_t now_ms);

@@ -36,6 +36,8 @@ class Statement {
   Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Statement& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
   Statement& bind_null(int i);
+  // Binds bytes as a BLOB (bind(string) binds TEXT).
+  Statement& bind_blob(int i, std::string_view bytes);
   template <typename T>
   Statement& bind(int i, const std::optional<T>& v) {
     return v ? bind(i, *v) : bind_null(i);
@@ -53,6 +55,7 @@ class Statement {
   int int32(int col) const { return static_cast<int>(int64(col)); }
   double real(int col) const;
   std::string text(int col) const;
+  std::string blob(int col) const;
   std::optional<std::int64_t> opt_int64(int col) const;
   std::optional<int> opt_int(int col) const;
   std::optional<std::string> opt_text(int col) const;

@@ -297,3 +297,14 @@ class ErrorAssertions:
         if message is not None:
             self.assertEqual(err["Message"], message)
         return cm.exception.response
+
+
+def create_stream(esmd, name, region="us-east-1", shards=1):
+    """Creates a Kinesis stream in esmd (mappings need an existing stream) and returns its ARN;
+    a stream that already exists is kept."""
+    kinesis = esmd.client("kinesis", region=region)
+    try:
+        kinesis.create_stream(StreamName=name, ShardCount=shards)
+    except kinesis.exceptions.ResourceInUseException:
+        pass
+    return kinesis_arn(name, region)

@@ -10,9 +10,9 @@ import tempfile
 import unittest
 
 from esmd_harness import Esmd
-from lambda_support import (MAPPINGS, SECRET, ErrorAssertions, call, create_queue, docdb_arn, dynamodb_arn,
-                            function_arn, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle, sqs_arn,
-                            unique)
+from lambda_support import (MAPPINGS, SECRET, ErrorAssertions, call, create_queue, create_stream, docdb_arn,
+                            dynamodb_arn, function_arn, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle,
+                            sqs_arn, unique)
 
 NOT_FOUND = "The resource you requested does not exist."
 UPDATE_IN_USE = "Cannot update the event source mapping because it is in use."
@@ -43,6 +43,8 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         cls.esmd = Esmd(transition_delay_ms=100, functions=("fn=builtin:ok", "fn2=builtin:ok")).start()
         cls.lam = cls.esmd.client("lambda")
         cls.statuses = []
+        # The stream most error cases name: the source exists, so only the case at hand fails.
+        create_stream(cls.esmd, "s")
 
     @classmethod
     def tearDownClass(cls):
@@ -162,7 +164,7 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         settle(self.lam, uuid)
         self.assert_ipve(self.req("PUT", f"{MAPPINGS}/{uuid}", {"MaximumBatchingWindowInSeconds": 0}), message)
         self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["MaximumBatchingWindowInSeconds"], 1)
-        self.created({"FunctionName": "fn", "EventSourceArn": kinesis_arn(unique("s")), "StartingPosition": "LATEST",
+        self.created({"FunctionName": "fn", "EventSourceArn": create_stream(self.esmd, unique("s")), "StartingPosition": "LATEST",
                       "BatchSize": 200, "MaximumBatchingWindowInSeconds": 0})
 
     def test_fifo_queues_refuse_a_window_and_more_than_10_records(self):
@@ -222,7 +224,7 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         offset = body.index(b"\xff")
         self.assert_ipve(self.create(body), "Could not parse request body into json: Invalid encoding in string. "
                                             f"(at offset {offset})")
-        uuid = self.created({"FunctionName": "fn", "EventSourceArn": kinesis_arn(unique("s")),
+        uuid = self.created({"FunctionName": "fn", "EventSourceArn": create_stream(self.esmd, unique("s")),
                              "StartingPosition": "LATEST"})
         message = self.assert_error(self.req("POST", f"/2017-03-31/tags/{mapping_arn(uuid)}",
                                              b'{"Tags":{"k":"\xc3"}}'), "InvalidParameterValueException")
@@ -351,7 +353,7 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         self.created({"FunctionName": "fn:1", "EventSourceArn": queue})
 
     def test_a_duplicate_stream_mapping_uses_the_stream_wording(self):
-        for stream in (kinesis_arn(unique("s")), dynamodb_arn(unique("t"))):
+        for stream in (create_stream(self.esmd, unique("s")), dynamodb_arn(unique("t"))):
             with self.subTest(stream=stream):
                 uuid = self.created({"FunctionName": "fn", "EventSourceArn": stream, "StartingPosition": "LATEST"})
                 self.assert_error(self.create({"FunctionName": "fn", "EventSourceArn": stream,
@@ -465,7 +467,7 @@ class InUseTest(ErrorAssertions, unittest.TestCase):
         fast = Esmd(data_dir=cls.data_dir, transition_delay_ms=0).start()
         lam = fast.client("lambda")
         cls.enabled = [settle(lam, lam.create_event_source_mapping(
-            FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")["UUID"])["UUID"]
+            FunctionName="fn", EventSourceArn=create_stream(fast, unique("s")), StartingPosition="LATEST")["UUID"])["UUID"]
             for _ in range(2)]
         fast.stop()
         cls.esmd = Esmd(data_dir=cls.data_dir, transition_delay_ms=60000).start()
@@ -486,11 +488,11 @@ class InUseTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(self.lam.get_event_source_mapping(UUID=uuid)["State"], state)
 
     def disabled(self):
-        return self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")),
+        return self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")),
                                                     StartingPosition="LATEST", Enabled=False)["UUID"]
 
     def test_creating_refuses_update_and_delete(self):
-        uuid = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")),
+        uuid = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")),
                                                     StartingPosition="LATEST")["UUID"]
         self.assert_in_use(uuid, "Creating")
         self.assert_client_error(self.lam.update_event_source_mapping, "ResourceInUseException", UPDATE_IN_USE,
@@ -517,7 +519,7 @@ class InUseTest(ErrorAssertions, unittest.TestCase):
         self.assert_in_use(uuid, "Disabling")
 
     def test_deleting_refuses_update_and_delete_but_still_answers_get_list_tags_and_duplicates(self):
-        stream = kinesis_arn(unique("s"))
+        stream = create_stream(self.esmd, unique("s"))
         uuid = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=stream,
                                                     StartingPosition="LATEST", Enabled=False)["UUID"]
         deleted = self.lam.delete_event_source_mapping(UUID=uuid)

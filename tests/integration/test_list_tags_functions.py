@@ -9,7 +9,7 @@ import unittest
 import urllib.parse
 
 from esmd_harness import ACCOUNT, ESMD_BIN, Esmd, free_port, wait_until
-from lambda_support import (MAPPINGS, ErrorAssertions, call, create_mapping, create_queue, function_arn, kinesis_arn,
+from lambda_support import (MAPPINGS, ErrorAssertions, call, create_mapping, create_queue, create_stream, function_arn,
                             mapping_arn, settle, sqs_arn, unique)
 
 
@@ -143,7 +143,7 @@ class TagsTest(ErrorAssertions, unittest.TestCase):
         """A new mapping, created with boto3 (raw REST-JSON when its model lacks Tags on create or
         EventSourceMappingArn in the answer, as botocore < 1.35 does)."""
         return create_mapping(self.esmd, self.lam, reads=["EventSourceMappingArn"], FunctionName="fn",
-                              EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST", **kwargs)
+                              EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST", **kwargs)
 
     def test_tags_given_on_create_are_listed_by_the_cli(self):
         arn = self.mapping(Tags={"team": "payments", "env": "dev"})["EventSourceMappingArn"]
@@ -222,7 +222,7 @@ class FunctionsTest(ErrorAssertions, unittest.TestCase):
         listed = [f["Name"] for f in call(self.esmd, "GET", "/_esmd/functions")[2]["Functions"]]
         self.assertIn(name, listed)
         self.assertIn("fn", listed)
-        created = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=kinesis_arn(unique("s")),
+        created = self.lam.create_event_source_mapping(FunctionName=name, EventSourceArn=create_stream(self.esmd, unique("s")),
                                                        StartingPosition="LATEST")
         self.assertEqual(created["FunctionArn"], function_arn(name))
         self.assertEqual(self.lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"], function_arn(name))
@@ -231,7 +231,7 @@ class FunctionsTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(call(self.esmd, "GET", f"/_esmd/functions/{name}")[0], 404)
         self.assert_client_error(self.lam.create_event_source_mapping, "InvalidParameterValueException",
                                  "Function does not exist", FunctionName=name,
-                                 EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+                                 EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST")
         # A mapping survives the deletion of its function, as in AWS.
         self.assertEqual(self.lam.get_event_source_mapping(UUID=created["UUID"])["FunctionArn"], function_arn(name))
 
@@ -297,7 +297,12 @@ class ConfigurationTest(unittest.TestCase):
             wait_until(lambda: _healthy(esmd, proc), timeout=15, message="esmd from env")
             names = {x["Name"] for x in call(esmd, "GET", "/_esmd/functions")[2]["Functions"]}
             self.assertEqual(names, {"env-a", "env-b", "from-file"})
-            # An unsigned request carries no credential scope: the region is the configured one.
+            # An unsigned request carries no credential scope: the region is the configured one,
+            # for the stream as for the mapping.
+            status, _, body = call(esmd, "POST", "/", {"StreamName": "s", "ShardCount": 1},
+                                   {"X-Amz-Target": "Kinesis_20131202.CreateStream",
+                                    "Content-Type": "application/x-amz-json-1.1"})
+            self.assertEqual(status, 200, body)
             status, _, body = call(esmd, "POST", MAPPINGS, {
                 "FunctionName": "env-a", "StartingPosition": "LATEST",
                 "EventSourceArn": "arn:aws:kinesis:eu-west-2:123456789012:stream/s"})
@@ -329,7 +334,7 @@ class ConfigurationTest(unittest.TestCase):
         with Esmd("--invoke-endpoint", "http://127.0.0.1:3001", functions=(), transition_delay_ms=0) as esmd:
             lam = esmd.client("lambda")
             created = lam.create_event_source_mapping(FunctionName="anything", StartingPosition="LATEST",
-                                                      EventSourceArn=kinesis_arn("s"))
+                                                      EventSourceArn=create_stream(esmd, "s"))
             self.assertEqual(created["FunctionArn"], function_arn("anything"))
             self.assertEqual(lam.get_function(FunctionName="anything")["Configuration"]["FunctionName"], "anything")
             self.assertEqual(lam.list_functions()["Functions"], [])
@@ -337,7 +342,7 @@ class ConfigurationTest(unittest.TestCase):
     def test_in_memory_keeps_nothing_across_a_restart(self):
         with Esmd(in_memory=True, transition_delay_ms=0) as esmd:
             lam = esmd.client("lambda")
-            lam.create_event_source_mapping(FunctionName="fn", StartingPosition="LATEST", EventSourceArn=kinesis_arn("s"))
+            lam.create_event_source_mapping(FunctionName="fn", StartingPosition="LATEST", EventSourceArn=create_stream(esmd, "s"))
             self.assertEqual(len(lam.list_event_source_mappings()["EventSourceMappings"]), 1)
             esmd.restart()
             self.assertEqual(esmd.client("lambda").list_event_source_mappings()["EventSourceMappings"], [])

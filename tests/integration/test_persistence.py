@@ -10,8 +10,8 @@ import unittest
 from botocore.exceptions import ClientError
 
 from esmd_harness import Esmd, wait_until
-from lambda_support import (MAPPINGS, call, create_mapping, create_queue, function_arn, get_mapping, get_raw,
-                            kafka_body, kinesis_arn, mapping_arn_of, settle, settle_raw, strip, unique)
+from lambda_support import (MAPPINGS, call, create_mapping, create_queue, create_stream, function_arn, get_mapping,
+                            get_raw, kafka_body, mapping_arn_of, settle, settle_raw, strip, unique)
 
 
 def state_or_gone(lam, uuid):
@@ -48,7 +48,7 @@ class PersistenceTest(unittest.TestCase):
             Tags={"team": "a"})
         kafka = create_mapping(self.esmd, self.lam, **kafka_body(servers=(f"{unique('k')}:9092",),
                                                                  ProvisionedPollerConfig={"MinimumPollers": 1}))
-        stream = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")),
+        stream = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")),
                                                       StartingPosition="LATEST", Enabled=False,
                                                       MaximumRetryAttempts=7)
         status, _, _ = call(self.esmd, "PUT", "/_esmd/functions/runtime", {"Target": "builtin:ok", "Timeout": 9})
@@ -70,7 +70,7 @@ class PersistenceTest(unittest.TestCase):
         status, _, spec = call(self.esmd, "GET", "/_esmd/functions/runtime")
         self.assertEqual((status, spec["Target"], spec["Timeout"]), (200, "builtin:ok", 9.0))
         self.assertEqual(call(self.esmd, "GET", "/_esmd/functions/dropped")[0], 404)
-        self.lam.create_event_source_mapping(FunctionName="runtime", EventSourceArn=kinesis_arn(unique("s")),
+        self.lam.create_event_source_mapping(FunctionName="runtime", EventSourceArn=create_stream(self.esmd, unique("s")),
                                              StartingPosition="LATEST")
 
     def test_kill_9_right_after_each_202_loses_nothing(self):
@@ -101,7 +101,7 @@ class PersistenceTest(unittest.TestCase):
 
     def test_kill_9_during_transitions_then_restart_completes_them(self):
         # Three mappings reach a stable state fast; then esmd restarts slow enough to crash mid-way.
-        stream = kinesis_arn(unique("s"))
+        stream = create_stream(self.esmd, unique("s"))
         disabled = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=stream,
                                                         StartingPosition="LATEST", Enabled=False)["UUID"]
         doomed = self.lam.create_event_source_mapping(FunctionName="fn2", EventSourceArn=stream,
@@ -131,7 +131,7 @@ class PersistenceTest(unittest.TestCase):
         for sig in (signal.SIGINT, signal.SIGTERM):
             with self.subTest(signal=sig):
                 uuid = self.lam.create_event_source_mapping(FunctionName="fn", StartingPosition="LATEST",
-                                                            EventSourceArn=kinesis_arn(unique("s")))["UUID"]
+                                                            EventSourceArn=create_stream(self.esmd, unique("s")))["UUID"]
                 idle = socket.create_connection(("127.0.0.1", self.esmd.port))
                 partial = socket.create_connection(("127.0.0.1", self.esmd.port))
                 partial.sendall(f"PUT {MAPPINGS}/{uuid} HTTP/1.1\r\nHost: esmd\r\nContent-Length: 50\r\n\r\n{{"
@@ -160,7 +160,7 @@ class PersistenceTest(unittest.TestCase):
                 mine = []
                 for i in range(6):
                     created = create_mapping(
-                        self.esmd, lam, FunctionName="fn", EventSourceArn=kinesis_arn(f"load-{n}-{i}"),
+                        self.esmd, lam, FunctionName="fn", EventSourceArn=create_stream(self.esmd, f"load-{n}-{i}"),
                         StartingPosition="LATEST", Tags={"worker": str(n)})
                     record(created["ResponseMetadata"]["HTTPStatusCode"])
                     mine.append(created["UUID"])

@@ -10,8 +10,8 @@ import unittest
 import uuid as uuidlib
 
 from esmd_harness import ACCOUNT, Esmd, wait_until
-from lambda_support import (MAPPINGS, SECRET, call, cli_has, create_queue, docdb_arn, dynamodb_arn, function_arn,
-                            get_raw, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle, unique)
+from lambda_support import (MAPPINGS, SECRET, call, cli_has, create_queue, create_stream, docdb_arn, dynamodb_arn,
+                            function_arn, get_raw, kafka_body, mapping_arn, mq_arn, msk_arn, settle, unique)
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 LAST_MODIFIED_RE = re.compile(rb'"LastModified":(\d{10}\.\d{1,3})[,}]')
@@ -130,7 +130,7 @@ class ShapesTest(unittest.TestCase):
 
     # -- Kinesis and DynamoDB Streams ----------------------------------------------------------
     def test_kinesis_create_answers_the_stream_defaults(self):
-        stream = kinesis_arn(unique("clicks"))
+        stream = create_stream(self.esmd, unique("clicks"))
         created = self.create_raw({"FunctionName": "fn", "EventSourceArn": stream, "StartingPosition": "LATEST"})
         self.assertEqual(set(created), STREAM_KEYS)
         self.assert_common(created)
@@ -147,7 +147,7 @@ class ShapesTest(unittest.TestCase):
         self.assertEqual((disabled["State"], disabled["StateTransitionReason"]), ("Disabling", "User action"))
 
     def test_kinesis_at_timestamp_answers_the_timestamp_as_epoch_seconds(self):
-        created = self.create_raw({"FunctionName": "fn", "EventSourceArn": kinesis_arn(unique("clicks")),
+        created = self.create_raw({"FunctionName": "fn", "EventSourceArn": create_stream(self.esmd, unique("clicks")),
                                    "StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": 1700000000})
         self.assertEqual(set(created), STREAM_KEYS | {"StartingPositionTimestamp"})
         self.assertEqual(created["StartingPositionTimestamp"], 1700000000)
@@ -251,7 +251,7 @@ class ShapesTest(unittest.TestCase):
 
     # -- logging ---------------------------------------------------------------------------------------
     def test_each_request_is_logged_at_debug_and_each_state_change_at_info(self):
-        created = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=kinesis_arn(unique("log")),
+        created = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("log")),
                                                        StartingPosition="LATEST")
         uuid = created["UUID"]
         settle(self.lam, uuid)
@@ -271,10 +271,10 @@ class ShapesTest(unittest.TestCase):
     # -- regions -------------------------------------------------------------------------------------
     def test_a_client_in_eu_west_1_sees_eu_west_1_arns_and_not_the_us_east_1_mappings(self):
         west = self.esmd.client("lambda", region="eu-west-1")
-        east_stream = kinesis_arn(unique("east"))
+        east_stream = create_stream(self.esmd, unique("east"))
         east = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=east_stream,
                                                     StartingPosition="LATEST")
-        west_stream = kinesis_arn(unique("west"), region="eu-west-1")
+        west_stream = create_stream(self.esmd, unique("west"), region="eu-west-1")
         rc, created, err = self.esmd.aws("lambda", "create-event-source-mapping", "--function-name", "fn",
                                          "--event-source-arn", west_stream, "--starting-position", "LATEST",
                                          region="eu-west-1")

@@ -14,8 +14,8 @@ import unittest
 from esmd_harness import Esmd
 from lambda_support import (MAPPINGS, SECRET, ErrorAssertions, call, cli_has, cli_timestamp, create_mapping,
                             dynamodb_arn, docdb_arn, function_arn, get_mapping, get_raw, kafka_body, kinesis_arn,
-                            mapping_arn, mq_arn, msk_arn, create_queue, raw_operation, settle, settle_mapping, strip,
-                            unique, update_mapping)
+                            mapping_arn, mq_arn, msk_arn, create_queue, create_stream, raw_operation, settle,
+                            settle_mapping, strip, unique, update_mapping)
 
 UPDATE = "UpdateEventSourceMapping"
 
@@ -168,7 +168,7 @@ class UpdateCliTest(ErrorAssertions, unittest.TestCase):
 
     # -- Kinesis and DynamoDB Streams ---------------------------------------------------------
     def test_kinesis_stream_error_handling_options_and_on_failure_destination(self):
-        uuid = self.create(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+        uuid = self.create(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST")
         out = self.update(
             uuid, "--batch-size", "500", "--maximum-batching-window-in-seconds", "10",
             "--maximum-record-age-in-seconds", "3600", "--bisect-batch-on-function-error",
@@ -206,7 +206,7 @@ class UpdateCliTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(out["LastProcessingResult"], "No records processed")
 
     def test_streams_refuse_scaling_config_and_an_on_success_destination(self):
-        uuid = self.create(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+        uuid = self.create(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST")
         err = self.update_fails(uuid, "--scaling-config", "MaximumConcurrency=5")
         self.assertIn("Unsupported ScalingConfig parameter for given event source mapping type.", err)
         err = self.update_fails(uuid, "--destination-config", f"OnSuccess={{Destination={DLQ}}}")
@@ -316,7 +316,7 @@ class UpdateCliTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(listed["FilterCriteria"], {"Filters": [{"Pattern": '{"body":["x"]}'}]})
 
     def test_create_only_and_unknown_members_in_an_update_body_are_ignored(self):
-        uuid = self.create(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+        uuid = self.create(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST")
         before = self.get(uuid)
         status, _, body = call(self.esmd, "PUT", f"{MAPPINGS}/{uuid}", {
             "StartingPosition": "TRIM_HORIZON", "StartingPositionTimestamp": 1700000000, "Topics": ["t"],
@@ -343,7 +343,7 @@ class UpdateCliTest(ErrorAssertions, unittest.TestCase):
 
     # -- --cli-input-json --------------------------------------------------------------------
     def test_cli_input_json_carries_every_member_and_command_line_options_override_it(self):
-        uuid = self.create(FunctionName="fn", EventSourceArn=kinesis_arn(unique("s")), StartingPosition="LATEST")
+        uuid = self.create(FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")), StartingPosition="LATEST")
         doc = {
             "UUID": uuid, "FunctionName": "fn2", "Enabled": True, "BatchSize": 300,
             "FilterCriteria": {"Filters": [{"Pattern": '{"data":{"k":["v"]}}'}]},

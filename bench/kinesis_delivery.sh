@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# esmd's Kinesis data plane: records/s delivered through a Kinesis mapping (4 shards, BatchSize
+# 100) to the no-op function, and the time bisect takes to isolate one poison record in a batch
+# of 1,000. Builds esmd (Release, build-bench/) unless ESMD_BIN names a binary, then runs
+# kinesis_delivery.py (extra arguments go to it; see --help there). The table is printed and
+# written to bench/results/kinesis_delivery.md. Takes about a minute.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+build="${ESMD_BENCH_BUILD_DIR:-$root/build-bench}"
+
+if ! python3 -c 'import boto3' >/dev/null 2>&1; then
+  echo "kinesis_delivery: boto3 is missing (scripts/install-deps.sh installs python3-boto3)" >&2
+  exit 1
+fi
+
+esmd="${ESMD_BIN:-}"
+if [ -z "$esmd" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESMD_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" >/dev/null
+  esmd="$build/esmd"
+fi
+
+exec python3 "$here/kinesis_delivery.py" --esmd "$esmd" "$@"

@@ -1,0 +1,42 @@
+#pragma once
+// What every mapping poller needs (PollerDeps) and what the PollerManager asks of it.
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+
+#include "core/clock.h"
+#include "core/destination_log.h"
+#include "core/function_registry.h"
+#include "core/invoke.h"
+#include "core/mapping.h"
+#include "storage/db_worker.h"
+#include "storage/kinesis_streams.h"
+#include "storage/sqs_queues.h"
+
+namespace esm::pollers {
+
+struct PollerDeps {
+  boost::asio::io_context& ioc;
+  storage::DbWorker& db;
+  storage::QueueEngine& queues;
+  Invoker& invoker;
+  const FunctionRegistry& functions;
+  const Clock& clock;
+  int default_concurrency = 5;
+  storage::StreamEngine* streams = nullptr;      // Kinesis mappings poll only when set
+  DestinationLog* destinations = nullptr;        // SNS and S3 on-failure destinations
+};
+
+// One poller per mapping. Threading: every member may be called from any thread; the poller
+// posts the work to its own strand.
+class Poller {
+ public:
+  virtual ~Poller() = default;
+  virtual void start() = 0;
+  // A new configuration or state; it applies from the next batch.
+  virtual void update(Mapping mapping) = 0;
+  // Stops polling; on_stopped runs (on the poller's strand) once no invocation is in flight.
+  virtual void stop(std::function<void()> on_stopped) = 0;
+};
+
+}  // namespace esm::pollers

@@ -1,0 +1,35 @@
+#pragma once
+// PollerManager: owns the pollers, one per SQS or Kinesis mapping, created, updated and stopped
+// as mappings change.
+//
+// Threading: notify() from any thread (LambdaApi calls it on the DbWorker thread); the poller
+// table lives on its own strand.
+
+#include <boost/asio/strand.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mapping.h"
+#include "pollers/poller.h"
+
+namespace esm::pollers {
+
+class PollerManager {
+ public:
+  explicit PollerManager(PollerDeps deps);
+  void start(const std::vector<Mapping>& mappings);
+  void notify(const Mapping& m, bool removed);
+  // Stops every poller; in-flight invocations finish on the io_context if it still runs.
+  void stop();
+
+ private:
+  std::shared_ptr<Poller> make_poller(const Mapping& m);
+
+  PollerDeps deps_;
+  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  std::map<std::string, std::shared_ptr<Poller>> pollers_;
+};
+
+}  // namespace esm::pollers

@@ -1,0 +1,35 @@
+#pragma once
+// CheckpointStore: where each stream mapping resumes, per shard (table stream_checkpoints).
+// Stateless: every call takes the Connection (owned by DbWorker, so only the worker thread
+// calls these). A checkpoint is the index of the first record of the shard not yet processed,
+// plus the open tumbling window (its JSON as the poller wrote it), if any.
+//
+// Writes are poller jobs (DbWorker::submit_relaxed): they survive kill -9 through the WAL; a
+// power cut may lose the last ones, which only means a redelivery (at least once).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/sqlite.h"
+
+namespace esm::storage {
+
+struct Checkpoint {
+  std::string shard_id;
+  std::string stream_arn;
+  std::int64_t next_index = 0;
+  std::optional<std::string> window_json;
+};
+
+// The mapping's checkpoints whose stream is stream_arn (a mapping keeps one stream, but an old
+// row must not place a recreated stream of another ARN), by shard id.
+std::vector<Checkpoint> load_checkpoints(Connection& c, const std::string& mapping_uuid,
+                                         const std::string& stream_arn);
+// Writes the checkpoint, unless the mapping is gone (a late write after a delete is dropped).
+Status save_checkpoint(Connection& c, const std::string& mapping_uuid, const Checkpoint& cp);
+Status delete_checkpoints(Connection& c, const std::string& mapping_uuid);
+
+}  // namespace esm::storage

@@ -1,0 +1,120 @@
+"""The Kinesis poller with ParallelizationFactor and tumbling windows (data-plane.md §3.7, §3.8)."""
+import datetime
+import json
+import time
+import unittest
+
+from esmd_harness import wait_until
+from kinesis_poller_support import KinesisTestCase, Reply, data_of
+
+
+def parse_iso(s):
+    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+class KinesisParallelTest(KinesisTestCase):
+    def test_parallelization_runs_batches_of_one_shard_at_once_and_keeps_each_key_in_order(self):
+        stream, arn = self.make_stream(1)
+        keys = [f"user-{i % 16}" for i in range(240)]
+        sent = self.put(stream, [f"r{i}" for i in range(240)], keys=keys)
+
+        def behaviour(event):
+            time.sleep(0.05)
+            return Reply(200, "")
+        self.fn.behave(behaviour)
+        self.make_kinesis_mapping(arn, BatchSize=5, ParallelizationFactor=4)
+        self.wait_delivered({f"r{i}" for i in range(240)}, timeout=30)
+        self.assertGreater(self.fn.max_concurrent, 1, "batches of one shard ran in parallel")
+        self.assertLessEqual(self.fn.max_concurrent, 4)
+        seq_of = {f"r{i}": int(s) for i, (_, s) in enumerate(sent)}
+        key_of = {f"r{i}": keys[i] for i in range(240)}
+        last = {}
+        for c in sorted(self.fn.calls(), key=lambda c: c.started):
+            for r in c.records:
+                d = data_of(r)
+                self.assertGreater(seq_of[d], last.get(key_of[d], -1), f"order of key {key_of[d]}")
+                last[key_of[d]] = seq_of[d]
+        self.assertEqual(sorted(self.delivered()), sorted(seq_of), "each record once")
+
+    def test_a_tumbling_window_carries_state_between_invocations_and_ends_with_a_final_call(self):
+        stream, arn = self.make_stream(1)
+        window_s = 2
+
+        def behaviour(event):
+            state = event.get("state") or {}
+            count = state.get("count", 0) + len(event["Records"])
+            return Reply(200, json.dumps({"state": {"count": count}}))
+        self.fn.behave(behaviour)
+        uuid = self.make_kinesis_mapping(arn, "LATEST", BatchSize=2, TumblingWindowInSeconds=window_s)
+        self.put(stream, [f"r{i}" for i in range(5)], key="k")
+        wait_until(lambda: any(c.event.get("isFinalInvokeForWindow") for c in self.fn.finished_calls()),
+                   timeout=10, message="a final window invocation")
+        calls = self.fn.calls()
+        by_window = {}
+        for c in calls:
+            e = c.event
+            self.assertEqual(e["shardId"], self.shard_ids(stream)[0])
+            self.assertEqual(e["eventSourceARN"], arn)
+            self.assertFalse(e["isWindowTerminatedEarly"])
+            start, end = parse_iso(e["window"]["start"]), parse_iso(e["window"]["end"])
+            self.assertEqual(end - start, window_s)
+            self.assertEqual(start % window_s, 0, "epoch-aligned windows")
+            for r in e["Records"]:
+                self.assertTrue(start <= r["kinesis"]["approximateArrivalTimestamp"] < end)
+            by_window.setdefault(e["window"]["start"], []).append(e)
+        first_window = sorted(by_window)[0]
+        events = by_window[first_window]
+        self.assertEqual(events[0]["state"], {}, "a window starts with an empty state")
+        running = 0
+        for e in events:
+            self.assertEqual(e["state"].get("count", 0), running, "the state of the previous response")
+            running += len(e["Records"])
+        self.assertTrue(events[-1]["isFinalInvokeForWindow"])
+        self.assertEqual([e["isFinalInvokeForWindow"] for e in events[:-1]], [False] * (len(events) - 1))
+        self.assertLessEqual(max(len(e["Records"]) for e in events), 2)
+        wait_until(lambda: sum(len(c.records) for c in self.fn.calls()) >= 5, message="all 5 records")
+        self.assertEqual(sorted(self.delivered()), [f"r{i}" for i in range(5)])
+        self.wait_result(uuid, "OK")
+
+    def test_a_window_response_without_state_is_retried(self):
+        stream, arn = self.make_stream(1)
+        answers = iter([Reply(200, '{"batchItemFailures":[]}')])
+
+        def behaviour(event):
+            return next(answers, None) or Reply(200, json.dumps({"state": {"n": 1}}))
+        self.fn.behave(behaviour)
+        self.make_kinesis_mapping(arn, "LATEST", BatchSize=10, TumblingWindowInSeconds=1)
+        self.put(stream, ["only"], key="k")
+        self.fn.wait_calls(2)
+        first, second = self.fn.calls()[:2]
+        self.assertEqual([data_of(r) for r in first.records], ["only"])
+        self.assertEqual([data_of(r) for r in second.records], ["only"], "the same records again")
+        self.assertEqual(second.event["state"], {})
+
+    def test_a_window_whose_state_passes_1_mb_ends_early(self):
+        stream, arn = self.make_stream(1)
+        big = json.dumps({"state": {"blob": "x" * (1024 * 1024 + 10)}})
+
+        def behaviour(event):
+            if event["Records"] and data_of(event["Records"][0]) == "a":
+                return Reply(200, big)
+            return Reply(200, json.dumps({"state": {}}))
+        self.fn.behave(behaviour)
+        self.make_kinesis_mapping(arn, "LATEST", BatchSize=10, TumblingWindowInSeconds=300)
+        self.put(stream, ["a"], key="k")
+        self.fn.wait_calls(2)
+        self.put(stream, ["b"], key="k")
+        self.fn.wait_calls(3)
+        first, second, third = [c.event for c in self.fn.calls()[:3]]
+        self.assertFalse(first["isWindowTerminatedEarly"])
+        self.assertEqual(second["Records"], [])
+        self.assertTrue(second["isFinalInvokeForWindow"])
+        self.assertTrue(second["isWindowTerminatedEarly"])
+        self.assertEqual(len(second["state"]["blob"]), 1024 * 1024 + 10)
+        self.assertEqual([data_of(r) for r in third["Records"]], ["b"])
+        self.assertEqual(third["state"], {}, "the records after it start a new window")
+        self.assertFalse(third["isFinalInvokeForWindow"])
+
+
+if __name__ == "__main__":
+    unittest.main()

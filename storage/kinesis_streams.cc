@@ -137,12 +137,16 @@ Status kinesis_error(KinesisError e, std::string message) {
 // The record index comes before the check digits, so within a shard the numbers compare as
 // equal-length strings in record order.
 std::string sequence_number_of(const Stream& s, int shard, std::int64_t record_index) {
-  char head[64];
-  std::snprintf(head, sizeof head, "49%015lld%06d%020lld", static_cast<long long>(s.id), shard,
-                static_cast<long long>(record_index));
-  char out[80];
-  std::snprintf(out, sizeof out, "%s%013llu", head,
-                static_cast<unsigned long long>(fnv1a(head) % 10000000000000ULL));
+  std::string out(56, '0');
+  auto digits = [&](std::size_t pos, std::size_t width, std::uint64_t v) {
+    for (std::size_t i = pos + width; i > pos; v /= 10) out[--i] = static_cast<char>('0' + v % 10);
+  };
+  out[0] = '4';
+  out[1] = '9';
+  digits(2, 15, static_cast<std::uint64_t>(s.id));
+  digits(17, 6, static_cast<std::uint64_t>(shard));
+  digits(23, 20, static_cast<std::uint64_t>(record_index));
+  digits(43, 13, fnv1a(std::string_view(out).substr(0, 43)) % 10000000000000ULL);
   return out;
 }
 
@@ -385,7 +389,7 @@ Status StreamEngine::validate_put(const PutInput& in) {
   return Status::ok();
 }
 
-Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, const PutInput& in, std::int64_t now_ms) {
+Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, PutInput in, std::int64_t now_ms) {
   if (Status v = validate_put(in); !v.is_ok()) return v;
   const int shard = shard_for(s, in);
   Shard& sh = s.shards[static_cast<std::size_t>(shard)];
@@ -403,8 +407,8 @@ Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, cons
   StreamRecord r;
   r.index = sh.next_index;
   r.sequence_number = sequence_number_of(s, shard, r.index);
-  r.partition_key = in.partition_key;
-  r.data = in.data;
+  r.partition_key = std::move(in.partition_key);
+  r.data = std::move(in.data);
   r.arrival_ms = now_ms;
   Statement& st = c.prepare(
       "INSERT INTO kinesis_records(stream_id, shard_index, record_index, partition_key, data, arrival_ms) "
@@ -426,26 +430,39 @@ Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, cons
   return out;
 }
 
-ShardRead StreamEngine::read(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
-                             std::int64_t now_ms) const {
-  ShardRead out;
+StreamEngine::ShardSpan StreamEngine::peek(const Stream& s, int shard, std::int64_t from, int max_records,
+                                           std::size_t max_bytes, std::int64_t now_ms) const {
+  ShardSpan out;
   const Shard& sh = s.shards[static_cast<std::size_t>(shard)];
   out.latest_index = sh.next_index;
   const std::int64_t first = sh.first_index();
   std::int64_t i = std::max(from, first);
   std::size_t bytes = 0;
+  if (i < sh.next_index) out.records.reserve(static_cast<std::size_t>(std::min<std::int64_t>(sh.next_index - i, max_records)));
   while (i < sh.next_index && static_cast<int>(out.records.size()) < max_records) {
     const StreamRecord& r = sh.records[static_cast<std::size_t>(i - first)];
     const std::size_t size = r.data.size() + r.partition_key.size();
     if (!out.records.empty() && bytes + size > max_bytes) break;
     bytes += size;
-    out.records.push_back(r);
+    out.records.push_back(&r);
     ++i;
   }
   out.next_index = std::max(i, from);
   if (out.next_index < sh.next_index)
     out.millis_behind_latest =
         std::max<std::int64_t>(0, now_ms - sh.records[static_cast<std::size_t>(out.next_index - first)].arrival_ms);
+  return out;
+}
+
+ShardRead StreamEngine::read(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
+                             std::int64_t now_ms) const {
+  const ShardSpan span = peek(s, shard, from, max_records, max_bytes, now_ms);
+  ShardRead out;
+  out.records.reserve(span.records.size());
+  for (const StreamRecord* r : span.records) out.records.push_back(*r);
+  out.next_index = span.next_index;
+  out.latest_index = span.latest_index;
+  out.millis_behind_latest = span.millis_behind_latest;
   return out;
 }
 

@@ -592,22 +592,33 @@ bool KinesisApi::matches(const Request& req) { return req.header("x-amz-target")
 
 void KinesisApi::handle(Request req, Reply reply) {
   const std::string op(req.header("x-amz-target").substr(kTargetPrefix.size()));
-  auto in = std::make_shared<Document>();
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    in->SetObject();
-  } else {
-    in->Parse(req.body.c_str(), req.body.size());
-    if (in->HasParseError() || !in->IsObject())
-      return reply(error_response(wire_error(WireError::kSerialization, "The request body is not a valid JSON object.")));
-  }
   if (!operations().count(op))
     return reply(error_response(wire_error(WireError::kUnknownOperation, "")));
+  // Puts, the hot path, are parsed whole here into PutInputs, in a document whose memory is on
+  // the stack; the other operations hand their document to the job.
+  const bool is_put = op == "PutRecord" || op == "PutRecords";
+  char pool_buffer[8192];
+  rapidjson::MemoryPoolAllocator<> pool(pool_buffer, sizeof pool_buffer);
+  Document local(&pool);
+  auto in = is_put ? std::shared_ptr<Document>() : std::make_shared<Document>();
+  Document& doc = is_put ? local : *in;
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    doc.SetObject();
+  } else {
+    doc.Parse(req.body.c_str(), req.body.size());
+    if (doc.HasParseError() || !doc.IsObject())
+      return reply(error_response(wire_error(WireError::kSerialization, "The request body is not a valid JSON object.")));
+  }
   auto puts = std::make_shared<std::vector<StreamEngine::PutInput>>();
-  if (Status s = validate(op, *in, puts.get()); !s.is_ok()) return reply(error_response(s));
+  if (Status s = validate(op, doc, puts.get()); !s.is_ok()) return reply(error_response(s));
   spdlog::debug("kinesis {}", op);
+  // Checked by validate: strings when present.
+  const std::optional<std::string> stream_name = str(doc, "StreamName");
+  const std::optional<std::string> stream_arn = str(doc, "StreamARN");
 
   const std::string region = req.region;
-  auto job = [this, op, in, puts, region, reply](storage::Connection& c) mutable -> storage::DbWorker::Done {
+  auto job = [this, op, in, puts, region, stream_name, stream_arn, reply](storage::Connection& c) mutable
+      -> storage::DbWorker::Done {
     const std::int64_t now = clock_.now_ms();
     const std::string& account = streams_.account();
     auto fail = [&](const Status& s) -> storage::DbWorker::Done {
@@ -615,8 +626,8 @@ void KinesisApi::handle(Request req, Reply reply) {
     };
     // StreamARN wins over StreamName; either names the stream.
     auto resolve = [&]() -> Result<Stream*> {
-      auto arn = str(*in, "StreamARN");
-      auto name = str(*in, "StreamName");
+      const auto& arn = stream_arn;
+      const auto& name = stream_name;
       if (arn) {
         Stream* s = streams_.find_by_arn(*arn);
         const auto slash = arn->find(":stream/");

@@ -41,24 +41,12 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void do_read() {
     parser_.emplace();
-    // The larger limit until the header says which service the request is for (a
-    // Content-Length over the limit fails the header read itself).
+    // The largest limit of any service (Kinesis'); on_read holds the others to kBodyLimit once
+    // the header says which service a request is for. (Reading the header alone first would
+    // cost every request another pass through the executor.)
     parser_->body_limit(kKinesisBodyLimit);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(kReadTimeout);
-    // The header first: the body limit depends on the service the request is for.
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
-  }
-
-  void on_header(beast::error_code ec, std::size_t n) {
-    if (ec) return on_read(ec, n);
-    const auto target = parser_->get().find("X-Amz-Target");
-    if (target == parser_->get().end() || !target->value().starts_with("Kinesis_20131202.")) {
-      if (const auto length = parser_->content_length(); length && *length > kBodyLimit)
-        return on_read(http::error::body_limit, n);
-      parser_->body_limit(kBodyLimit);
-    }
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -77,7 +65,7 @@ class Session : public std::enable_shared_from_this<Session> {
         drain_remaining_ = *length > buffer_.size() ? *length - buffer_.size() : 0;
         buffer_.consume(buffer_.size());
       }
-      return send_too_large();
+      return send_too_large(limit_for(parser_->get()));
     }
     if (ec) {
       spdlog::debug("http: bad request: {}", ec.message());
@@ -87,6 +75,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(std::move(r), new_uuid(), "", "");
     }
     http::request<http::string_body> msg = parser_->release();
+    if (msg.body().size() > limit_for(msg)) {
+      keep_alive_ = false;
+      return send_too_large(kBodyLimit);
+    }
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_ = msg.method() == http::verb::head;
@@ -131,10 +123,16 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void send_too_large() {
+  void send_too_large(std::size_t limit) {
     send(api::lambda_error(
-             {Code::kTooLarge, "Request must be smaller than " + std::to_string(kBodyLimit) + " bytes for the operation"}),
+             {Code::kTooLarge, "Request must be smaller than " + std::to_string(limit) + " bytes for the operation"}),
          new_uuid(), "", "");
+  }
+
+  // Kinesis requests may carry more than the others (kKinesisBodyLimit).
+  static std::size_t limit_for(const http::fields& header) {
+    const auto target = header.find("X-Amz-Target");
+    return target != header.end() && target->value().starts_with("Kinesis_20131202.") ? kKinesisBodyLimit : kBodyLimit;
   }
 
   void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {

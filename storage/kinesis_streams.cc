@@ -247,6 +247,10 @@ Status StreamEngine::load(Connection& c, std::int64_t now_ms) {
   }
   if (!rs.status().is_ok()) return rs.status();
   rs.reset();
+  // Ids are never reused, not even those of deleted streams: sequence numbers carry them.
+  Statement& last = c.prepare("SELECT value FROM counters WHERE name = 'kinesis_stream_id'");
+  if (last.step()) next_stream_id_ = std::max(next_stream_id_, last.int64(0) + 1);
+  last.reset();
   trim_dirty_ = true;
   if (!streams_.empty()) spdlog::info("kinesis: loaded {} streams, {} records", streams_.size(), n);
   return Status::ok();
@@ -328,6 +332,9 @@ Result<Stream*> StreamEngine::create_stream(Connection& c, const std::string& re
   s->created_ms = now_ms;
   s->tags = tags;
   if (Status st = persist_stream(c, *s); !st.is_ok()) return st;
+  Statement& counter = c.prepare("REPLACE INTO counters(name, value) VALUES('kinesis_stream_id', ?)");
+  counter.bind(1, s->id);
+  if (Status st = counter.run(); !st.is_ok()) return st;
   Statement& ins = c.prepare(
       "INSERT INTO kinesis_shards(stream_id, shard_index, hash_start, hash_end, next_index) VALUES(?,?,?,?,0)");
   int i = 0;

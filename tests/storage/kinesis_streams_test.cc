@@ -317,6 +317,27 @@ TEST_CASE("streams, shards, records and indexes survive a reload, trims included
   std::filesystem::remove(path + "-shm");
 }
 
+TEST_CASE("stream ids are never reused, not even after a restart that follows a delete") {
+  const auto path = (std::filesystem::temp_directory_path() / ("esmd-kinesis-" + new_uuid() + ".db")).string();
+  std::int64_t deleted_id = 0;
+  {
+    Fixture f(path);
+    f.create("kept", 1);
+    Stream& s = f.create("gone", 1);
+    deleted_id = s.id;
+    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
+    f.db.stop();
+  }
+  {
+    Fixture g(path);
+    CHECK(g.create("new", 1).id > deleted_id);
+    g.db.stop();
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+}
+
 TEST_CASE("a recreated stream with the same name is a new stream") {
   Fixture f;
   Stream& s = f.create("again", 1);

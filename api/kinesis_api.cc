@@ -646,6 +646,24 @@ void KinesisApi::handle(Request req, Reply reply) {
       return streams_.find(region, *name);
     };
 
+    if (op == "PutRecord") {  // the hot path: no writer, one string
+      auto sr = resolve();
+      if (!sr) return fail(sr.status());
+      Stream& s = **sr;
+      auto r = streams_.put(c, s, std::move((*puts)[0]), now);
+      if (!r) return fail(r.status());
+      std::string body = "{\"ShardId\":\"";
+      body += s.shards[static_cast<std::size_t>(r->shard)].id;
+      body += "\",\"SequenceNumber\":\"";
+      body += r->sequence_number;
+      body += "\"}";
+      auto resp = std::make_shared<Response>(json_response(std::move(body)));
+      return [reply, resp](const Status& commit) {
+        if (!commit.is_ok()) return reply(error_response(internal_error("The change could not be saved.")));
+        reply(std::move(*resp));
+      };
+    }
+
     rapidjson::StringBuffer buf;
     Writer w(buf);
     w.StartObject();
@@ -833,11 +851,6 @@ void KinesisApi::handle(Request req, Reply reply) {
           put_string(w, "NextToken",
                      base64_encode("shards:" + std::to_string(s.id) + ":" + std::to_string(s.created_ms) + ":" +
                                    std::to_string(i)));
-      } else if (op == "PutRecord") {
-        auto r = streams_.put(c, s, std::move((*puts)[0]), now);
-        if (!r) return fail(r.status());
-        put_string(w, "ShardId", s.shards[static_cast<std::size_t>(r->shard)].id);
-        put_string(w, "SequenceNumber", r->sequence_number);
       } else if (op == "PutRecords") {
         int failed = 0;
         std::vector<Result<StreamEngine::PutResult>> results;

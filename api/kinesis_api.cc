@@ -410,12 +410,13 @@ const std::set<std::string>& operations() {
   static const std::set<std::string> ops = {
       "CreateStream", "DeleteStream", "DescribeStream", "DescribeStreamSummary", "ListStreams", "ListShards",
       "PutRecord", "PutRecords", "GetShardIterator", "GetRecords", "AddTagsToStream", "RemoveTagsFromStream",
-      "ListTagsForStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod"};
+      "ListTagsForStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod", "DescribeLimits"};
   return ops;
 }
 
 bool is_read(const std::string& op) {
   return op == "DescribeStream" || op == "DescribeStreamSummary" || op == "ListStreams" || op == "ListShards" ||
+         op == "DescribeLimits" ||
          op == "GetShardIterator" || op == "GetRecords" || op == "ListTagsForStream";
 }
 
@@ -692,6 +693,20 @@ void KinesisApi::handle(Request req, Reply reply) {
                                       mode, tags, now);
       if (!s) return fail(s.status());
       empty_body = true;
+    } else if (op == "DescribeLimits") {
+      int open_shards = 0, on_demand = 0;
+      for (const Stream* st : streams_.list(region)) {
+        open_shards += static_cast<int>(st->shards.size());
+        on_demand += st->mode == "ON_DEMAND" ? 1 : 0;
+      }
+      w.Key("ShardLimit");
+      w.Int(StreamEngine::kMaxShards);
+      w.Key("OpenShardCount");
+      w.Int(open_shards);
+      w.Key("OnDemandStreamCount");
+      w.Int(on_demand);
+      w.Key("OnDemandStreamCountLimit");
+      w.Int(StreamEngine::kMaxOnDemandStreams);
     } else if (op == "ListStreams") {
       const long long limit = integer(*in, "Limit").value_or(100);
       std::string after = str(*in, "ExclusiveStartStreamName").value_or("");

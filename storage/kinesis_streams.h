@@ -186,6 +186,7 @@ class StreamEngine {
 
   static constexpr int kMaxShards = 500;  // per account, AWS's default shard quota
   static constexpr int kOnDemandShards = 4;
+  static constexpr int kMaxOnDemandStreams = 50;  // AWS's default quota, reported by DescribeLimits
   static constexpr std::int64_t kIteratorTtlMs = 5 * 60 * 1000;
   static constexpr std::size_t kMaxRecordBytes = 1048576;  // data and partition key together
 

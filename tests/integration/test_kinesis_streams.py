@@ -294,6 +294,16 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
                                            "LimitExceededException")
         self.assertIn("This request would exceed the shard limit for the account", message)
 
+    def test_describe_limits_counts_the_region_s_shards(self):
+        with Esmd(in_memory=True) as esmd:
+            kinesis = esmd.client("kinesis")
+            kinesis.create_stream(StreamName="p", ShardCount=3)
+            kinesis.create_stream(StreamName="o", StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            limits = kinesis.describe_limits()
+            self.assertEqual((limits["ShardLimit"], limits["OpenShardCount"]), (500, 7))
+            if "OnDemandStreamCount" in limits:
+                self.assertEqual((limits["OnDemandStreamCount"], limits["OnDemandStreamCountLimit"]), (1, 50))
+
     # -- mappings need the stream ---------------------------------------------------------------
     def test_a_mapping_on_a_stream_that_does_not_exist_is_refused_with_aws_wording(self):
         lam = self.esmd.client("lambda")

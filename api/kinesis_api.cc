@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <vector>
 
@@ -123,9 +122,30 @@ bool decimal_pattern(std::string_view s, std::size_t max_digits) {
   return s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
-bool stream_arn_pattern(const std::string& s) {
-  static const std::regex re(R"(arn:aws.*:kinesis:.*:\d{12}:stream/\S+)");
-  return std::regex_match(s, re);
+// arn:aws.*:kinesis:.*:\d{12}:stream/\S+ (the model's StreamARN pattern), matched by hand in
+// one pass: std::regex recurses once a character and a long ARN would exhaust the stack.
+bool stream_arn_pattern(std::string_view s) {
+  if (!s.starts_with("arn:aws")) return false;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  const std::size_t kinesis = s.find(":kinesis:", 7);
+  if (kinesis == std::string_view::npos) return false;
+  // '.' matches anything but a line break; \S+ runs to the end.
+  const std::size_t line_break = s.find_first_of("\n\r", 7);
+  std::size_t last_space = std::string_view::npos;
+  for (std::size_t i = s.size(); i-- > 0;)
+    if (is_space(s[i])) {
+      last_space = i;
+      break;
+    }
+  for (std::size_t at = s.find(":stream/", kinesis); at != std::string_view::npos; at = s.find(":stream/", at + 1)) {
+    if (at < 13 || kinesis + 9 > at - 13 || s[at - 13] != ':') continue;
+    if (line_break != std::string_view::npos && line_break < at - 13) return false;
+    bool digits = true;
+    for (std::size_t i = at - 12; i < at; ++i) digits = digits && s[i] >= '0' && s[i] <= '9';
+    if (!digits || at + 8 >= s.size()) continue;
+    if (last_space == std::string_view::npos || last_space < at + 8) return true;
+  }
+  return false;
 }
 
 // Collects what a request breaks: type errors (SerializationException, first wins) and model
@@ -162,7 +182,7 @@ class Checker {
     if (s.size() > max) violate(quote(s), wire, "Member must have length less than or equal to " + std::to_string(max));
     if (s.size() < min)
       violate(quote(s), wire, "Member must have length greater than or equal to " + std::to_string(min));
-    if (pattern && matches && !s.empty() && !matches(s))
+    if (pattern && matches && !s.empty() && s.size() <= max && !matches(s))
       violate(quote(s), wire, std::string("Member must satisfy regular expression pattern: ") + pattern);
   }
 
@@ -284,7 +304,7 @@ class Checker {
 bool is_stream_name(std::string_view s) { return name_chars(s); }
 bool is_sequence_number(std::string_view s) { return decimal_pattern(s, 129); }
 bool is_hash_key(std::string_view s) { return decimal_pattern(s, 39); }
-bool is_stream_arn(std::string_view s) { return stream_arn_pattern(std::string(s)); }
+bool is_stream_arn(std::string_view s) { return stream_arn_pattern(s); }
 
 // StreamName and StreamARN, the pair most operations take (one of them is needed).
 void check_stream_ref(Checker& c) {

@@ -273,9 +273,15 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
                                   "ValidationException")
         self.assert_kinesis_error(raw(self.esmd, "AddTagsToStream", {"StreamName": "a", "Tags": {}}),
                                   "ValidationException")
+        for arn in ("arn:aws:sqs:us-east-1:000000000000:q", "arn:aws:kinesis:us-east-1:12345:stream/x",
+                    "arn:aws:kinesis:us-east-1:000000000000:stream/", "arn:aws:kinesis:us-east-1:000000000000:stream/a b",
+                    "arn:aws:kinesis:us-east-1:000000000000:stream/" + "x" * 100_000):
+            with self.subTest(arn=arn[:80]):
+                self.assert_kinesis_error(raw(self.esmd, "DescribeStream", {"StreamARN": arn}), "ValidationException")
+        # Other partitions match the model's pattern: the stream is simply not there.
         self.assert_kinesis_error(
-            raw(self.esmd, "DescribeStream", {"StreamARN": "arn:aws:sqs:us-east-1:000000000000:q"}),
-            "ValidationException")
+            raw(self.esmd, "DescribeStream", {"StreamARN": "arn:aws-cn:kinesis:cn-north-1:000000000000:stream/x"}),
+            "ResourceNotFoundException")
 
     def test_malformed_json_and_wrong_types_are_serialization_errors(self):
         self.assert_kinesis_error(raw(self.esmd, "CreateStream", b"{not json"), "SerializationException")

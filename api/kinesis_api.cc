@@ -456,7 +456,12 @@ Status validate(const std::string& op, const Value& in, std::vector<StreamEngine
       }
     }
     if (const Value* t = c.member("Tags")) {
-      if (!t->IsObject()) c.type_error("Tags", "a map");
+      if (!t->IsObject()) {
+        c.type_error("Tags", "a map");
+      } else {
+        for (const auto& m : t->GetObject())
+          if (!m.value.IsString()) c.type_error("Tags", "a map of strings");
+      }
     }
   } else if (op == "DeleteStream" || op == "DescribeStreamSummary") {
     check_stream_ref(c);
@@ -850,7 +855,8 @@ void KinesisApi::handle(Request req, Reply reply) {
           unsigned long long sid = 0, created = 0;
           int next = 0;
           if (!raw || std::sscanf(raw->c_str(), "shards:%llu:%llu:%d", &sid, &created, &next) != 3 ||
-              static_cast<std::int64_t>(sid) != s.id || static_cast<std::int64_t>(created) != s.created_ms)
+              static_cast<std::int64_t>(sid) != s.id || static_cast<std::int64_t>(created) != s.created_ms ||
+              next < 0 || next > static_cast<int>(s.shards.size()))
             return fail(storage::kinesis_error(KinesisError::kInvalidArgument, "NextToken is invalid."));
           start = next;
         }

@@ -308,10 +308,9 @@ Result<Stream*> StreamEngine::create_stream(Connection& c, const std::string& re
   if (streams_.count({region, name}))
     return kinesis_error(KinesisError::kResourceInUse,
                          "Stream " + name + " under account " + account_ + " already exists.");
-  if (shard_count < 1 || shard_count > kMaxShardIndex)
-    return kinesis_error(KinesisError::kInvalidArgument, "ShardCount must be at least 1.");
+  if (shard_count < 1) return kinesis_error(KinesisError::kInvalidArgument, "ShardCount must be at least 1.");
   const int current = total_shards();
-  if (current + shard_count > kMaxShards)
+  if (shard_count > kMaxShards - current)
     return kinesis_error(KinesisError::kLimitExceeded,
                          "This request would exceed the shard limit for the account " + account_ + " in " + region +
                              ". Current shard count for the account: " + std::to_string(current) +
@@ -584,13 +583,16 @@ Result<StreamEngine::IteratorPosition> StreamEngine::open_iterator(const std::st
                              " while right now it is " + java_date(now_ms) +
                              " which is further in the future than the tolerated delay of " +
                              std::to_string(kIteratorTtlMs) + " milliseconds.");
+  // The check above tells a token esmd made from a mangled one, not from a forged one: every
+  // field is checked again.
   auto it = by_id_.find(v[0]);
-  const int shard = static_cast<int>(v[2]);
-  if (it == by_id_.end() || it->second->created_ms != v[1] || shard >= static_cast<int>(it->second->shards.size()))
+  if (it == by_id_.end() || it->second->created_ms != v[1] ||
+      v[2] >= static_cast<std::int64_t>(it->second->shards.size()))
     return kinesis_error(KinesisError::kResourceNotFound,
-                         "Shard " + shard_id_of(shard) + " in stream with id " + std::to_string(v[0]) +
-                             " under account " + account_ + " does not exist");
-  return IteratorPosition{it->second, shard, v[3]};
+                         "Shard " + shard_id_of(static_cast<int>(std::min<std::int64_t>(v[2], kMaxShardIndex))) +
+                             " in stream with id " + std::to_string(v[0]) + " under account " + account_ +
+                             " does not exist");
+  return IteratorPosition{it->second, static_cast<int>(v[2]), v[3]};
 }
 
 void StreamEngine::trim(Connection& c, Stream& s, std::int64_t now_ms) {

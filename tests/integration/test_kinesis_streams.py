@@ -1,6 +1,7 @@
 """Kinesis streams on esmd's port, driven by the AWS CLI and boto3: create (provisioned and
 on-demand), describe, list, shards, tags, retention, StreamARN addressing, and every error
 with AWS's type and wording. A mapping needs its stream to exist."""
+import base64
 import unittest
 
 from esmd_harness import ACCOUNT, Esmd
@@ -107,6 +108,11 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
         self.assertEqual([s["ShardId"] for s in filtered["Shards"]], ["shardId-000000000004"])
         everything = self.kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AT_LATEST"})
         self.assertEqual(len(everything["Shards"]), 5)
+        # A token edited to point outside the shards is refused, not followed.
+        fields = base64.b64decode(first["NextToken"]).decode().split(":")
+        for start in ("-5", "6", "99999999999"):
+            edited = base64.b64encode(":".join(fields[:3] + [start]).encode()).decode()
+            self.assert_client_error(lambda: self.kinesis.list_shards(NextToken=edited), "InvalidArgumentException")
 
     def test_describe_stream_pages_shards_with_limit_and_exclusive_start(self):
         name = self.create(shards=3)

@@ -247,7 +247,7 @@ TEST_CASE("a waiter is called after the commit that adds its record, once") {
   CHECK(*count == 1);
 }
 
-TEST_CASE("a waiter for a record already there is called at once; a cancelled one never") {
+TEST_CASE("a waiter for a record already there is called at once, and a cancelled one never") {
   Fixture f;
   Stream& s = f.create("waited", 1);
   f.put(s, "k");
@@ -348,7 +348,7 @@ TEST_CASE("a recreated stream with the same name is a new stream") {
   CHECK(t.shards[0].next_index == 0);
 }
 
-TEST_CASE("creating a stream that exists is ResourceInUse; finding one that does not is ResourceNotFound") {
+TEST_CASE("creating a stream that exists is ResourceInUse, and finding one that does not ResourceNotFound") {
   Fixture f;
   f.create("taken", 1);
   auto again = f.db.run_sync([&](Connection& c) {

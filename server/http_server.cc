@@ -41,12 +41,31 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void do_read() {
     parser_.emplace();
-    // The largest limit of any service (Kinesis'); on_read holds the others to kBodyLimit once
-    // the header says which service a request is for. (Reading the header alone first would
-    // cost every request another pass through the executor.)
+    // The largest limit of any service (Kinesis') until the header says which service the
+    // request is for: then on_header lowers it, and refuses at once a Content-Length over it (a
+    // client may wait for that answer before it sends the body).
     parser_->body_limit(kKinesisBodyLimit);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(kReadTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t n) {
+    if (ec) return on_read(ec, n);
+    const std::size_t limit = limit_for(parser_->get());
+    if (const auto length = parser_->content_length(); length && *length > limit)
+      return on_read(http::error::body_limit, n);
+    parser_->body_limit(limit);
+    // The body usually came with the header: parse what is buffered here, which spares most
+    // requests a second pass through the executor; read on only for what has not arrived.
+    if (!parser_->is_done() && buffer_.size() > 0) {
+      parser_->eager(true);
+      beast::error_code pec;
+      buffer_.consume(parser_->put(buffer_.data(), pec));
+      if (pec && pec != http::error::need_more) return on_read(pec, n);
+    }
+    if (parser_->is_done()) return on_read({}, n);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -75,10 +94,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(std::move(r), new_uuid(), "", "");
     }
     http::request<http::string_body> msg = parser_->release();
-    if (msg.body().size() > limit_for(msg)) {
-      keep_alive_ = false;
-      return send_too_large(kBodyLimit);
-    }
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_ = msg.method() == http::verb::head;

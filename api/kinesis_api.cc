@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <vector>
 
@@ -123,9 +122,30 @@ bool decimal_pattern(std::string_view s, std::size_t max_digits) {
   return s.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
-bool stream_arn_pattern(const std::string& s) {
-  static const std::regex re(R"(arn:aws.*:kinesis:.*:\d{12}:stream/\S+)");
-  return std::regex_match(s, re);
+// arn:aws.*:kinesis:.*:\d{12}:stream/\S+ (the model's StreamARN pattern), matched by hand in
+// one pass: std::regex recurses once a character and a long ARN would exhaust the stack.
+bool stream_arn_pattern(std::string_view s) {
+  if (!s.starts_with("arn:aws")) return false;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  const std::size_t kinesis = s.find(":kinesis:", 7);
+  if (kinesis == std::string_view::npos) return false;
+  // '.' matches anything but a line break; \S+ runs to the end.
+  const std::size_t line_break = s.find_first_of("\n\r", 7);
+  std::size_t last_space = std::string_view::npos;
+  for (std::size_t i = s.size(); i-- > 0;)
+    if (is_space(s[i])) {
+      last_space = i;
+      break;
+    }
+  for (std::size_t at = s.find(":stream/", kinesis); at != std::string_view::npos; at = s.find(":stream/", at + 1)) {
+    if (at < 13 || kinesis + 9 > at - 13 || s[at - 13] != ':') continue;
+    if (line_break != std::string_view::npos && line_break < at - 13) return false;
+    bool digits = true;
+    for (std::size_t i = at - 12; i < at; ++i) digits = digits && s[i] >= '0' && s[i] <= '9';
+    if (!digits || at + 8 >= s.size()) continue;
+    if (last_space == std::string_view::npos || last_space < at + 8) return true;
+  }
+  return false;
 }
 
 // Collects what a request breaks: type errors (SerializationException, first wins) and model
@@ -162,7 +182,7 @@ class Checker {
     if (s.size() > max) violate(quote(s), wire, "Member must have length less than or equal to " + std::to_string(max));
     if (s.size() < min)
       violate(quote(s), wire, "Member must have length greater than or equal to " + std::to_string(min));
-    if (pattern && matches && !s.empty() && !matches(s))
+    if (pattern && matches && !s.empty() && s.size() <= max && !matches(s))
       violate(quote(s), wire, std::string("Member must satisfy regular expression pattern: ") + pattern);
   }
 
@@ -284,7 +304,7 @@ class Checker {
 bool is_stream_name(std::string_view s) { return name_chars(s); }
 bool is_sequence_number(std::string_view s) { return decimal_pattern(s, 129); }
 bool is_hash_key(std::string_view s) { return decimal_pattern(s, 39); }
-bool is_stream_arn(std::string_view s) { return stream_arn_pattern(std::string(s)); }
+bool is_stream_arn(std::string_view s) { return stream_arn_pattern(s); }
 
 // StreamName and StreamARN, the pair most operations take (one of them is needed).
 void check_stream_ref(Checker& c) {
@@ -346,16 +366,77 @@ void write_monitoring(Writer& w) {
   w.EndArray();
 }
 
+// JSON string content: quotes, backslashes and control characters escaped; other bytes as they
+// came (the request's JSON carried them).
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  out.push_back('"');
+}
+
+// Epoch seconds with the milliseconds as a fraction, e.g. 1732900800.123.
+void append_epoch_seconds(std::string& out, std::int64_t ms) {
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
+                              static_cast<long long>(ms % 1000));
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+// GetRecords' answer, written straight from the shard: the hot path of every consumer, with up
+// to 10,000 records (10 MiB) an answer.
+std::string get_records_body(storage::StreamEngine& streams, const Stream& s, int shard, std::int64_t from, int limit,
+                             std::int64_t now) {
+  const StreamEngine::ShardSpan span = streams.peek(s, shard, from, limit, kMaxGetRecordsBytes, now);
+  std::size_t size = 160;
+  for (const auto* r : span.records) size += 140 + r->data.size() * 4 / 3 + r->partition_key.size();
+  std::string out;
+  out.reserve(size);
+  out += "{\"Records\":[";
+  bool first = true;
+  for (const auto* r : span.records) {
+    out += first ? "{\"SequenceNumber\":\"" : ",{\"SequenceNumber\":\"";
+    first = false;
+    out += r->sequence_number;
+    out += "\",\"ApproximateArrivalTimestamp\":";
+    append_epoch_seconds(out, r->arrival_ms);
+    out += ",\"Data\":\"";
+    base64_append(out, r->data);
+    out += "\",\"PartitionKey\":";
+    append_json_string(out, r->partition_key);
+    out.push_back('}');
+  }
+  out += "],\"NextShardIterator\":\"";
+  out += streams.make_iterator(s, shard, span.next_index, now);
+  out += "\",\"MillisBehindLatest\":";
+  out += std::to_string(span.millis_behind_latest);
+  out.push_back('}');
+  return out;
+}
+
 const std::set<std::string>& operations() {
   static const std::set<std::string> ops = {
       "CreateStream", "DeleteStream", "DescribeStream", "DescribeStreamSummary", "ListStreams", "ListShards",
       "PutRecord", "PutRecords", "GetShardIterator", "GetRecords", "AddTagsToStream", "RemoveTagsFromStream",
-      "ListTagsForStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod"};
+      "ListTagsForStream", "IncreaseStreamRetentionPeriod", "DecreaseStreamRetentionPeriod", "DescribeLimits"};
   return ops;
 }
 
 bool is_read(const std::string& op) {
   return op == "DescribeStream" || op == "DescribeStreamSummary" || op == "ListStreams" || op == "ListShards" ||
+         op == "DescribeLimits" ||
          op == "GetShardIterator" || op == "GetRecords" || op == "ListTagsForStream";
 }
 
@@ -375,7 +456,12 @@ Status validate(const std::string& op, const Value& in, std::vector<StreamEngine
       }
     }
     if (const Value* t = c.member("Tags")) {
-      if (!t->IsObject()) c.type_error("Tags", "a map");
+      if (!t->IsObject()) {
+        c.type_error("Tags", "a map");
+      } else {
+        for (const auto& m : t->GetObject())
+          if (!m.value.IsString()) c.type_error("Tags", "a map of strings");
+      }
     }
   } else if (op == "DeleteStream" || op == "DescribeStreamSummary") {
     check_stream_ref(c);
@@ -532,22 +618,33 @@ bool KinesisApi::matches(const Request& req) { return req.header("x-amz-target")
 
 void KinesisApi::handle(Request req, Reply reply) {
   const std::string op(req.header("x-amz-target").substr(kTargetPrefix.size()));
-  auto in = std::make_shared<Document>();
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    in->SetObject();
-  } else {
-    in->Parse(req.body.c_str(), req.body.size());
-    if (in->HasParseError() || !in->IsObject())
-      return reply(error_response(wire_error(WireError::kSerialization, "The request body is not a valid JSON object.")));
-  }
   if (!operations().count(op))
     return reply(error_response(wire_error(WireError::kUnknownOperation, "")));
+  // Puts, the hot path, are parsed whole here into PutInputs, in a document whose memory is on
+  // the stack; the other operations hand their document to the job.
+  const bool is_put = op == "PutRecord" || op == "PutRecords";
+  char pool_buffer[8192];
+  rapidjson::MemoryPoolAllocator<> pool(pool_buffer, sizeof pool_buffer);
+  Document local(&pool);
+  auto in = is_put ? std::shared_ptr<Document>() : std::make_shared<Document>();
+  Document& doc = is_put ? local : *in;
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    doc.SetObject();
+  } else {
+    doc.Parse(req.body.c_str(), req.body.size());
+    if (doc.HasParseError() || !doc.IsObject())
+      return reply(error_response(wire_error(WireError::kSerialization, "The request body is not a valid JSON object.")));
+  }
   auto puts = std::make_shared<std::vector<StreamEngine::PutInput>>();
-  if (Status s = validate(op, *in, puts.get()); !s.is_ok()) return reply(error_response(s));
+  if (Status s = validate(op, doc, puts.get()); !s.is_ok()) return reply(error_response(s));
   spdlog::debug("kinesis {}", op);
+  // Checked by validate: strings when present.
+  const std::optional<std::string> stream_name = str(doc, "StreamName");
+  const std::optional<std::string> stream_arn = str(doc, "StreamARN");
 
   const std::string region = req.region;
-  auto job = [this, op, in, puts, region, reply](storage::Connection& c) mutable -> storage::DbWorker::Done {
+  auto job = [this, op, in, puts, region, stream_name, stream_arn, reply](storage::Connection& c) mutable
+      -> storage::DbWorker::Done {
     const std::int64_t now = clock_.now_ms();
     const std::string& account = streams_.account();
     auto fail = [&](const Status& s) -> storage::DbWorker::Done {
@@ -555,8 +652,8 @@ void KinesisApi::handle(Request req, Reply reply) {
     };
     // StreamARN wins over StreamName; either names the stream.
     auto resolve = [&]() -> Result<Stream*> {
-      auto arn = str(*in, "StreamARN");
-      auto name = str(*in, "StreamName");
+      const auto& arn = stream_arn;
+      const auto& name = stream_name;
       if (arn) {
         Stream* s = streams_.find_by_arn(*arn);
         const auto slash = arn->find(":stream/");
@@ -574,6 +671,24 @@ void KinesisApi::handle(Request req, Reply reply) {
                                       "Either StreamName or StreamARN must be provided.");
       return streams_.find(region, *name);
     };
+
+    if (op == "PutRecord") {  // the hot path: no writer, one string
+      auto sr = resolve();
+      if (!sr) return fail(sr.status());
+      Stream& s = **sr;
+      auto r = streams_.put(c, s, std::move((*puts)[0]), now);
+      if (!r) return fail(r.status());
+      std::string body = "{\"ShardId\":\"";
+      body += s.shards[static_cast<std::size_t>(r->shard)].id;
+      body += "\",\"SequenceNumber\":\"";
+      body += r->sequence_number;
+      body += "\"}";
+      auto resp = std::make_shared<Response>(json_response(std::move(body)));
+      return [reply, resp](const Status& commit) {
+        if (!commit.is_ok()) return reply(error_response(internal_error("The change could not be saved.")));
+        reply(std::move(*resp));
+      };
+    }
 
     rapidjson::StringBuffer buf;
     Writer w(buf);
@@ -603,6 +718,20 @@ void KinesisApi::handle(Request req, Reply reply) {
                                       mode, tags, now);
       if (!s) return fail(s.status());
       empty_body = true;
+    } else if (op == "DescribeLimits") {
+      int open_shards = 0, on_demand = 0;
+      for (const Stream* st : streams_.list(region)) {
+        open_shards += static_cast<int>(st->shards.size());
+        on_demand += st->mode == "ON_DEMAND" ? 1 : 0;
+      }
+      w.Key("ShardLimit");
+      w.Int(StreamEngine::kMaxShards);
+      w.Key("OpenShardCount");
+      w.Int(open_shards);
+      w.Key("OnDemandStreamCount");
+      w.Int(on_demand);
+      w.Key("OnDemandStreamCountLimit");
+      w.Int(StreamEngine::kMaxOnDemandStreams);
     } else if (op == "ListStreams") {
       const long long limit = integer(*in, "Limit").value_or(100);
       std::string after = str(*in, "ExclusiveStartStreamName").value_or("");
@@ -645,22 +774,9 @@ void KinesisApi::handle(Request req, Reply reply) {
       auto pos = streams_.open_iterator(*str(*in, "ShardIterator"), now);
       if (!pos) return fail(pos.status());
       const int limit = static_cast<int>(integer(*in, "Limit").value_or(10000));
-      const Stream& s = *pos->stream;
-      const storage::ShardRead r = streams_.read(s, pos->shard, pos->index, limit, kMaxGetRecordsBytes, now);
-      w.Key("Records");
-      w.StartArray();
-      for (const auto& rec : r.records) {
-        w.StartObject();
-        put_string(w, "SequenceNumber", rec.sequence_number);
-        put_time(w, "ApproximateArrivalTimestamp", rec.arrival_ms);
-        put_string(w, "Data", base64_encode(rec.data));
-        put_string(w, "PartitionKey", rec.partition_key);
-        w.EndObject();
-      }
-      w.EndArray();
-      put_string(w, "NextShardIterator", streams_.make_iterator(s, pos->shard, r.next_index, now));
-      w.Key("MillisBehindLatest");
-      w.Int64(r.millis_behind_latest);
+      auto resp = std::make_shared<Response>(
+          json_response(get_records_body(streams_, *pos->stream, pos->shard, pos->index, limit, now)));
+      return [reply, resp](const Status&) { reply(std::move(*resp)); };
     } else {
       // ListShards' NextToken names the stream itself.
       Result<Stream*> sr = static_cast<Stream*>(nullptr);
@@ -739,7 +855,8 @@ void KinesisApi::handle(Request req, Reply reply) {
           unsigned long long sid = 0, created = 0;
           int next = 0;
           if (!raw || std::sscanf(raw->c_str(), "shards:%llu:%llu:%d", &sid, &created, &next) != 3 ||
-              static_cast<std::int64_t>(sid) != s.id || static_cast<std::int64_t>(created) != s.created_ms)
+              static_cast<std::int64_t>(sid) != s.id || static_cast<std::int64_t>(created) != s.created_ms ||
+              next < 0 || next > static_cast<int>(s.shards.size()))
             return fail(storage::kinesis_error(KinesisError::kInvalidArgument, "NextToken is invalid."));
           start = next;
         }
@@ -775,17 +892,12 @@ void KinesisApi::handle(Request req, Reply reply) {
           put_string(w, "NextToken",
                      base64_encode("shards:" + std::to_string(s.id) + ":" + std::to_string(s.created_ms) + ":" +
                                    std::to_string(i)));
-      } else if (op == "PutRecord") {
-        auto r = streams_.put(c, s, (*puts)[0], now);
-        if (!r) return fail(r.status());
-        put_string(w, "ShardId", s.shards[static_cast<std::size_t>(r->shard)].id);
-        put_string(w, "SequenceNumber", r->sequence_number);
       } else if (op == "PutRecords") {
         int failed = 0;
         std::vector<Result<StreamEngine::PutResult>> results;
         results.reserve(puts->size());
-        for (const auto& p : *puts) {
-          results.push_back(streams_.put(c, s, p, now));
+        for (auto& p : *puts) {
+          results.push_back(streams_.put(c, s, std::move(p), now));
           if (!results.back()) ++failed;
         }
         w.Key("FailedRecordCount");

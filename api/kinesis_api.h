@@ -12,7 +12,6 @@
 #include <string>
 
 #include "api/http.h"
-#include "api/lambda_api.h"
 #include "core/clock.h"
 #include "storage/db_worker.h"
 #include "storage/kinesis_streams.h"

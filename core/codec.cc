@@ -187,26 +187,31 @@ std::string sha256_hex(std::string_view data) {
 
 std::string base64_encode(std::string_view in) {
   std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+  base64_append(out, in);
+  return out;
+}
+
+void base64_append(std::string& out, std::string_view in) {
+  const std::size_t at = out.size();
+  out.resize(at + (in.size() + 2) / 3 * 4);
+  char* p = out.data() + at;
+  const auto* b = reinterpret_cast<const unsigned char*>(in.data());
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const auto n = (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16) |
-                   (static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8) |
-                   static_cast<unsigned char>(in[i + 2]);
-    out.push_back(kB64[(n >> 18) & 63]);
-    out.push_back(kB64[(n >> 12) & 63]);
-    out.push_back(kB64[(n >> 6) & 63]);
-    out.push_back(kB64[n & 63]);
+    const std::uint32_t n = (static_cast<std::uint32_t>(b[i]) << 16) | (static_cast<std::uint32_t>(b[i + 1]) << 8) | b[i + 2];
+    *p++ = kB64[(n >> 18) & 63];
+    *p++ = kB64[(n >> 12) & 63];
+    *p++ = kB64[(n >> 6) & 63];
+    *p++ = kB64[n & 63];
   }
   if (i < in.size()) {
-    std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
-    if (i + 1 < in.size()) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
-    out.push_back(kB64[(n >> 18) & 63]);
-    out.push_back(kB64[(n >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=');
-    out.push_back('=');
+    std::uint32_t n = static_cast<std::uint32_t>(b[i]) << 16;
+    if (i + 1 < in.size()) n |= static_cast<std::uint32_t>(b[i + 1]) << 8;
+    *p++ = kB64[(n >> 18) & 63];
+    *p++ = kB64[(n >> 12) & 63];
+    *p++ = i + 1 < in.size() ? kB64[(n >> 6) & 63] : '=';
+    *p++ = '=';
   }
-  return out;
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {

@@ -15,6 +15,8 @@ std::string md5_hex(std::string_view data);
 std::string sha256_hex(std::string_view data);
 
 std::string base64_encode(std::string_view bytes);
+// Appends the base64 of bytes to out (for writers that build one large answer).
+void base64_append(std::string& out, std::string_view bytes);
 // nullopt for input that is not canonical padded base64 (whitespace is not accepted).
 std::optional<std::string> base64_decode(std::string_view text);
 

@@ -41,24 +41,31 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void do_read() {
     parser_.emplace();
-    // The larger limit until the header says which service the request is for (a
-    // Content-Length over the limit fails the header read itself).
+    // The largest limit of any service (Kinesis') until the header says which service the
+    // request is for: then on_header lowers it, and refuses at once a Content-Length over it (a
+    // client may wait for that answer before it sends the body).
     parser_->body_limit(kKinesisBodyLimit);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(kReadTimeout);
-    // The header first: the body limit depends on the service the request is for.
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
 
   void on_header(beast::error_code ec, std::size_t n) {
     if (ec) return on_read(ec, n);
-    const auto target = parser_->get().find("X-Amz-Target");
-    if (target == parser_->get().end() || !target->value().starts_with("Kinesis_20131202.")) {
-      if (const auto length = parser_->content_length(); length && *length > kBodyLimit)
-        return on_read(http::error::body_limit, n);
-      parser_->body_limit(kBodyLimit);
+    const std::size_t limit = limit_for(parser_->get());
+    if (const auto length = parser_->content_length(); length && *length > limit)
+      return on_read(http::error::body_limit, n);
+    parser_->body_limit(limit);
+    // The body usually came with the header: parse what is buffered here, which spares most
+    // requests a second pass through the executor; read on only for what has not arrived.
+    if (!parser_->is_done() && buffer_.size() > 0) {
+      parser_->eager(true);
+      beast::error_code pec;
+      buffer_.consume(parser_->put(buffer_.data(), pec));
+      if (pec && pec != http::error::need_more) return on_read(pec, n);
     }
+    if (parser_->is_done()) return on_read({}, n);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
@@ -77,7 +84,7 @@ class Session : public std::enable_shared_from_this<Session> {
         drain_remaining_ = *length > buffer_.size() ? *length - buffer_.size() : 0;
         buffer_.consume(buffer_.size());
       }
-      return send_too_large();
+      return send_too_large(limit_for(parser_->get()));
     }
     if (ec) {
       spdlog::debug("http: bad request: {}", ec.message());
@@ -131,10 +138,16 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void send_too_large() {
+  void send_too_large(std::size_t limit) {
     send(api::lambda_error(
-             {Code::kTooLarge, "Request must be smaller than " + std::to_string(kBodyLimit) + " bytes for the operation"}),
+             {Code::kTooLarge, "Request must be smaller than " + std::to_string(limit) + " bytes for the operation"}),
          new_uuid(), "", "");
+  }
+
+  // Kinesis requests may carry more than the others (kKinesisBodyLimit).
+  static std::size_t limit_for(const http::fields& header) {
+    const auto target = header.find("X-Amz-Target");
+    return target != header.end() && target->value().starts_with("Kinesis_20131202.") ? kKinesisBodyLimit : kBodyLimit;
   }
 
   void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {

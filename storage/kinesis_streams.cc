@@ -137,12 +137,16 @@ Status kinesis_error(KinesisError e, std::string message) {
 // The record index comes before the check digits, so within a shard the numbers compare as
 // equal-length strings in record order.
 std::string sequence_number_of(const Stream& s, int shard, std::int64_t record_index) {
-  char head[64];
-  std::snprintf(head, sizeof head, "49%015lld%06d%020lld", static_cast<long long>(s.id), shard,
-                static_cast<long long>(record_index));
-  char out[80];
-  std::snprintf(out, sizeof out, "%s%013llu", head,
-                static_cast<unsigned long long>(fnv1a(head) % 10000000000000ULL));
+  std::string out(56, '0');
+  auto digits = [&](std::size_t pos, std::size_t width, std::uint64_t v) {
+    for (std::size_t i = pos + width; i > pos; v /= 10) out[--i] = static_cast<char>('0' + v % 10);
+  };
+  out[0] = '4';
+  out[1] = '9';
+  digits(2, 15, static_cast<std::uint64_t>(s.id));
+  digits(17, 6, static_cast<std::uint64_t>(shard));
+  digits(23, 20, static_cast<std::uint64_t>(record_index));
+  digits(43, 13, fnv1a(std::string_view(out).substr(0, 43)) % 10000000000000ULL);
   return out;
 }
 
@@ -243,6 +247,10 @@ Status StreamEngine::load(Connection& c, std::int64_t now_ms) {
   }
   if (!rs.status().is_ok()) return rs.status();
   rs.reset();
+  // Ids are never reused, not even those of deleted streams: sequence numbers carry them.
+  Statement& last = c.prepare("SELECT value FROM counters WHERE name = 'kinesis_stream_id'");
+  if (last.step()) next_stream_id_ = std::max(next_stream_id_, last.int64(0) + 1);
+  last.reset();
   trim_dirty_ = true;
   if (!streams_.empty()) spdlog::info("kinesis: loaded {} streams, {} records", streams_.size(), n);
   return Status::ok();
@@ -300,10 +308,9 @@ Result<Stream*> StreamEngine::create_stream(Connection& c, const std::string& re
   if (streams_.count({region, name}))
     return kinesis_error(KinesisError::kResourceInUse,
                          "Stream " + name + " under account " + account_ + " already exists.");
-  if (shard_count < 1 || shard_count > kMaxShardIndex)
-    return kinesis_error(KinesisError::kInvalidArgument, "ShardCount must be at least 1.");
+  if (shard_count < 1) return kinesis_error(KinesisError::kInvalidArgument, "ShardCount must be at least 1.");
   const int current = total_shards();
-  if (current + shard_count > kMaxShards)
+  if (shard_count > kMaxShards - current)
     return kinesis_error(KinesisError::kLimitExceeded,
                          "This request would exceed the shard limit for the account " + account_ + " in " + region +
                              ". Current shard count for the account: " + std::to_string(current) +
@@ -324,6 +331,9 @@ Result<Stream*> StreamEngine::create_stream(Connection& c, const std::string& re
   s->created_ms = now_ms;
   s->tags = tags;
   if (Status st = persist_stream(c, *s); !st.is_ok()) return st;
+  Statement& counter = c.prepare("REPLACE INTO counters(name, value) VALUES('kinesis_stream_id', ?)");
+  counter.bind(1, s->id);
+  if (Status st = counter.run(); !st.is_ok()) return st;
   Statement& ins = c.prepare(
       "INSERT INTO kinesis_shards(stream_id, shard_index, hash_start, hash_end, next_index) VALUES(?,?,?,?,0)");
   int i = 0;
@@ -385,7 +395,7 @@ Status StreamEngine::validate_put(const PutInput& in) {
   return Status::ok();
 }
 
-Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, const PutInput& in, std::int64_t now_ms) {
+Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, PutInput in, std::int64_t now_ms) {
   if (Status v = validate_put(in); !v.is_ok()) return v;
   const int shard = shard_for(s, in);
   Shard& sh = s.shards[static_cast<std::size_t>(shard)];
@@ -403,8 +413,8 @@ Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, cons
   StreamRecord r;
   r.index = sh.next_index;
   r.sequence_number = sequence_number_of(s, shard, r.index);
-  r.partition_key = in.partition_key;
-  r.data = in.data;
+  r.partition_key = std::move(in.partition_key);
+  r.data = std::move(in.data);
   r.arrival_ms = now_ms;
   Statement& st = c.prepare(
       "INSERT INTO kinesis_records(stream_id, shard_index, record_index, partition_key, data, arrival_ms) "
@@ -426,26 +436,39 @@ Result<StreamEngine::PutResult> StreamEngine::put(Connection& c, Stream& s, cons
   return out;
 }
 
-ShardRead StreamEngine::read(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
-                             std::int64_t now_ms) const {
-  ShardRead out;
+StreamEngine::ShardSpan StreamEngine::peek(const Stream& s, int shard, std::int64_t from, int max_records,
+                                           std::size_t max_bytes, std::int64_t now_ms) const {
+  ShardSpan out;
   const Shard& sh = s.shards[static_cast<std::size_t>(shard)];
   out.latest_index = sh.next_index;
   const std::int64_t first = sh.first_index();
   std::int64_t i = std::max(from, first);
   std::size_t bytes = 0;
+  if (i < sh.next_index) out.records.reserve(static_cast<std::size_t>(std::min<std::int64_t>(sh.next_index - i, max_records)));
   while (i < sh.next_index && static_cast<int>(out.records.size()) < max_records) {
     const StreamRecord& r = sh.records[static_cast<std::size_t>(i - first)];
     const std::size_t size = r.data.size() + r.partition_key.size();
     if (!out.records.empty() && bytes + size > max_bytes) break;
     bytes += size;
-    out.records.push_back(r);
+    out.records.push_back(&r);
     ++i;
   }
   out.next_index = std::max(i, from);
   if (out.next_index < sh.next_index)
     out.millis_behind_latest =
         std::max<std::int64_t>(0, now_ms - sh.records[static_cast<std::size_t>(out.next_index - first)].arrival_ms);
+  return out;
+}
+
+ShardRead StreamEngine::read(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
+                             std::int64_t now_ms) const {
+  const ShardSpan span = peek(s, shard, from, max_records, max_bytes, now_ms);
+  ShardRead out;
+  out.records.reserve(span.records.size());
+  for (const StreamRecord* r : span.records) out.records.push_back(*r);
+  out.next_index = span.next_index;
+  out.latest_index = span.latest_index;
+  out.millis_behind_latest = span.millis_behind_latest;
   return out;
 }
 
@@ -560,13 +583,16 @@ Result<StreamEngine::IteratorPosition> StreamEngine::open_iterator(const std::st
                              " while right now it is " + java_date(now_ms) +
                              " which is further in the future than the tolerated delay of " +
                              std::to_string(kIteratorTtlMs) + " milliseconds.");
+  // The check above tells a token esmd made from a mangled one, not from a forged one: every
+  // field is checked again.
   auto it = by_id_.find(v[0]);
-  const int shard = static_cast<int>(v[2]);
-  if (it == by_id_.end() || it->second->created_ms != v[1] || shard >= static_cast<int>(it->second->shards.size()))
+  if (it == by_id_.end() || it->second->created_ms != v[1] ||
+      v[2] >= static_cast<std::int64_t>(it->second->shards.size()))
     return kinesis_error(KinesisError::kResourceNotFound,
-                         "Shard " + shard_id_of(shard) + " in stream with id " + std::to_string(v[0]) +
-                             " under account " + account_ + " does not exist");
-  return IteratorPosition{it->second, shard, v[3]};
+                         "Shard " + shard_id_of(static_cast<int>(std::min<std::int64_t>(v[2], kMaxShardIndex))) +
+                             " in stream with id " + std::to_string(v[0]) + " under account " + account_ +
+                             " does not exist");
+  return IteratorPosition{it->second, static_cast<int>(v[2]), v[3]};
 }
 
 void StreamEngine::trim(Connection& c, Stream& s, std::int64_t now_ms) {

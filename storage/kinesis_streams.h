@@ -110,6 +110,16 @@ class StreamEngine {
   // record), at most max_records and about max_bytes of data (at least one record when any).
   ShardRead read(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
                  std::int64_t now_ms) const;
+  // read() without the copies, for the wire: pointers into the shard, valid until the shard
+  // next changes (use them within the same DbWorker job).
+  struct ShardSpan {
+    std::vector<const StreamRecord*> records;
+    std::int64_t next_index = 0;
+    std::int64_t latest_index = 0;
+    std::int64_t millis_behind_latest = 0;
+  };
+  ShardSpan peek(const Stream& s, int shard, std::int64_t from, int max_records, std::size_t max_bytes,
+                 std::int64_t now_ms) const;
   // The index of the first record that arrived at or after ts_ms (the shard's next_index if none).
   std::int64_t index_at_timestamp(const Stream& s, int shard, std::int64_t ts_ms) const;
 
@@ -151,7 +161,7 @@ class StreamEngine {
   static Status validate_put(const PutInput& in);
   // Appends one record to the shard its hash key falls in (validate_put first). The write is
   // part of the current DbWorker job; waiters of the shard are served after its commit.
-  Result<PutResult> put(Connection& c, Stream& s, const PutInput& in, std::int64_t now_ms);
+  Result<PutResult> put(Connection& c, Stream& s, PutInput in, std::int64_t now_ms);
   // The shard whose hash-key range holds MD5(partition key), or the explicit hash key.
   int shard_for(const Stream& s, const PutInput& in) const;
 
@@ -176,6 +186,7 @@ class StreamEngine {
 
   static constexpr int kMaxShards = 500;  // per account, AWS's default shard quota
   static constexpr int kOnDemandShards = 4;
+  static constexpr int kMaxOnDemandStreams = 50;  // AWS's default quota, reported by DescribeLimits
   static constexpr std::int64_t kIteratorTtlMs = 5 * 60 * 1000;
   static constexpr std::size_t kMaxRecordBytes = 1048576;  // data and partition key together
 

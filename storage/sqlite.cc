@@ -277,16 +277,19 @@ Statement& Connection::prepare(const std::string& sql) {
 std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
-Transaction::Transaction(Connection& c) : c_(c), begin_(c.exec("BEGIN IMMEDIATE")) { done_ = !begin_.is_ok(); }
+// BEGIN and COMMIT run once per database group: prepared once, not parsed each time.
+Transaction::Transaction(Connection& c) : c_(c), begin_(c.prepare("BEGIN IMMEDIATE").run()) {
+  done_ = !begin_.is_ok();
+}
 
 Transaction::~Transaction() {
-  if (!done_) (void)c_.exec("ROLLBACK");
+  if (!done_) (void)c_.prepare("ROLLBACK").run();
 }
 
 Status Transaction::commit() {
   done_ = true;
-  Status s = c_.exec("COMMIT");
-  if (!s.is_ok()) (void)c_.exec("ROLLBACK");
+  Status s = c_.prepare("COMMIT").run();
+  if (!s.is_ok()) (void)c_.prepare("ROLLBACK").run();
   return s;
 }
 

@@ -218,6 +218,15 @@ class KinesisRecordsTest(KinesisErrorAssertions, unittest.TestCase):
         forged = base64.b64encode(base64.b64decode(token).replace(b":0:", b":9:", 1)).decode()
         self.assert_client_error(lambda: self.kinesis.get_records(ShardIterator=forged), "InvalidArgumentException")
         self.assert_client_error(lambda: self.kinesis.get_records(ShardIterator="AAAA"), "InvalidArgumentException")
+        # A token rebuilt with a valid check (the check is no secret) still cannot name a shard
+        # that does not exist.
+        fields = base64.b64decode(token).decode().split(":")
+        for shard in ("1", "4294967295", "999999999999999999"):
+            fields[3] = shard
+            body = ":".join(fields[:6]).encode()
+            crafted = base64.b64encode(body + b":" + str(fnv1a(body)).encode()).decode()
+            self.assert_client_error(lambda: self.kinesis.get_records(ShardIterator=crafted),
+                                     "ResourceNotFoundException")
         self.kinesis.delete_stream(StreamName=name)
         self.assert_client_error(lambda: self.kinesis.get_records(ShardIterator=token), "ResourceNotFoundException")
 

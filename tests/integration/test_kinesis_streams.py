@@ -1,6 +1,7 @@
 """Kinesis streams on esmd's port, driven by the AWS CLI and boto3: create (provisioned and
 on-demand), describe, list, shards, tags, retention, StreamARN addressing, and every error
 with AWS's type and wording. A mapping needs its stream to exist."""
+import base64
 import unittest
 
 from esmd_harness import ACCOUNT, Esmd
@@ -107,6 +108,11 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
         self.assertEqual([s["ShardId"] for s in filtered["Shards"]], ["shardId-000000000004"])
         everything = self.kinesis.list_shards(StreamName=name, ShardFilter={"Type": "AT_LATEST"})
         self.assertEqual(len(everything["Shards"]), 5)
+        # A token edited to point outside the shards is refused, not followed.
+        fields = base64.b64decode(first["NextToken"]).decode().split(":")
+        for start in ("-5", "6", "99999999999"):
+            edited = base64.b64encode(":".join(fields[:3] + [start]).encode()).decode()
+            self.assert_client_error(lambda: self.kinesis.list_shards(NextToken=edited), "InvalidArgumentException")
 
     def test_describe_stream_pages_shards_with_limit_and_exclusive_start(self):
         name = self.create(shards=3)
@@ -273,9 +279,15 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
                                   "ValidationException")
         self.assert_kinesis_error(raw(self.esmd, "AddTagsToStream", {"StreamName": "a", "Tags": {}}),
                                   "ValidationException")
+        for arn in ("arn:aws:sqs:us-east-1:000000000000:q", "arn:aws:kinesis:us-east-1:12345:stream/x",
+                    "arn:aws:kinesis:us-east-1:000000000000:stream/", "arn:aws:kinesis:us-east-1:000000000000:stream/a b",
+                    "arn:aws:kinesis:us-east-1:000000000000:stream/" + "x" * 100_000):
+            with self.subTest(arn=arn[:80]):
+                self.assert_kinesis_error(raw(self.esmd, "DescribeStream", {"StreamARN": arn}), "ValidationException")
+        # Other partitions match the model's pattern: the stream is simply not there.
         self.assert_kinesis_error(
-            raw(self.esmd, "DescribeStream", {"StreamARN": "arn:aws:sqs:us-east-1:000000000000:q"}),
-            "ValidationException")
+            raw(self.esmd, "DescribeStream", {"StreamARN": "arn:aws-cn:kinesis:cn-north-1:000000000000:stream/x"}),
+            "ResourceNotFoundException")
 
     def test_malformed_json_and_wrong_types_are_serialization_errors(self):
         self.assert_kinesis_error(raw(self.esmd, "CreateStream", b"{not json"), "SerializationException")
@@ -293,6 +305,16 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
                                                                               ShardCount=501),
                                            "LimitExceededException")
         self.assertIn("This request would exceed the shard limit for the account", message)
+
+    def test_describe_limits_counts_the_region_s_shards(self):
+        with Esmd(in_memory=True) as esmd:
+            kinesis = esmd.client("kinesis")
+            kinesis.create_stream(StreamName="p", ShardCount=3)
+            kinesis.create_stream(StreamName="o", StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            limits = kinesis.describe_limits()
+            self.assertEqual((limits["ShardLimit"], limits["OpenShardCount"]), (500, 7))
+            if "OnDemandStreamCount" in limits:
+                self.assertEqual((limits["OnDemandStreamCount"], limits["OnDemandStreamCountLimit"]), (1, 50))
 
     # -- mappings need the stream ---------------------------------------------------------------
     def test_a_mapping_on_a_stream_that_does_not_exist_is_refused_with_aws_wording(self):

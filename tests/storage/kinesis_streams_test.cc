@@ -247,7 +247,7 @@ TEST_CASE("a waiter is called after the commit that adds its record, once") {
   CHECK(*count == 1);
 }
 
-TEST_CASE("a waiter for a record already there is called at once; a cancelled one never") {
+TEST_CASE("a waiter for a record already there is called at once, and a cancelled one never") {
   Fixture f;
   Stream& s = f.create("waited", 1);
   f.put(s, "k");
@@ -317,6 +317,27 @@ TEST_CASE("streams, shards, records and indexes survive a reload, trims included
   std::filesystem::remove(path + "-shm");
 }
 
+TEST_CASE("stream ids are never reused, not even after a restart that follows a delete") {
+  const auto path = (std::filesystem::temp_directory_path() / ("esmd-kinesis-" + new_uuid() + ".db")).string();
+  std::int64_t deleted_id = 0;
+  {
+    Fixture f(path);
+    f.create("kept", 1);
+    Stream& s = f.create("gone", 1);
+    deleted_id = s.id;
+    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
+    f.db.stop();
+  }
+  {
+    Fixture g(path);
+    CHECK(g.create("new", 1).id > deleted_id);
+    g.db.stop();
+  }
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+}
+
 TEST_CASE("a recreated stream with the same name is a new stream") {
   Fixture f;
   Stream& s = f.create("again", 1);
@@ -327,7 +348,7 @@ TEST_CASE("a recreated stream with the same name is a new stream") {
   CHECK(t.shards[0].next_index == 0);
 }
 
-TEST_CASE("creating a stream that exists is ResourceInUse; finding one that does not is ResourceNotFound") {
+TEST_CASE("creating a stream that exists is ResourceInUse, and finding one that does not ResourceNotFound") {
   Fixture f;
   f.create("taken", 1);
   auto again = f.db.run_sync([&](Connection& c) {

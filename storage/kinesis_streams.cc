@@ -1,8 +1,5 @@
 #include "storage/kinesis_streams.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +7,7 @@
 #include <ctime>
 
 #include "core/codec.h"
+#include "storage/json_map.h"
 
 namespace esm::storage {
 namespace {
@@ -70,30 +68,6 @@ std::string shard_id_of(int index) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "shardId-%012d", index);
   return buf;
-}
-
-std::string encode_map(const std::map<std::string, std::string>& m) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-  }
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::map<std::string, std::string> decode_map(const std::string& s) {
-  std::map<std::string, std::string> out;
-  rapidjson::Document d;
-  d.Parse(s.c_str(), s.size());
-  if (d.HasParseError() || !d.IsObject()) return out;
-  for (const auto& m : d.GetObject())
-    if (m.value.IsString())
-      out.emplace(std::string(m.name.GetString(), m.name.GetStringLength()),
-                  std::string(m.value.GetString(), m.value.GetStringLength()));
-  return out;
 }
 
 // FNV-1a: an integrity check on sequence numbers and iterators (not a secret: it only tells
@@ -186,7 +160,7 @@ Status StreamEngine::load(Connection& c, std::int64_t now_ms) {
     s->mode = ss.text(4);
     s->retention_hours = ss.int32(5);
     s->created_ms = ss.int64(6);
-    s->tags = decode_map(ss.text(7));
+    s->tags = decode_string_map(ss.text(7));
     s->arn = "arn:aws:kinesis:" + s->region + ":" + s->account + ":stream/" + s->name;
     next_stream_id_ = std::max(next_stream_id_, s->id + 1);
     by_arn_[s->arn] = s.get();
@@ -298,7 +272,7 @@ Status StreamEngine::persist_stream(Connection& c, const Stream& s) {
       .bind(5, s.mode)
       .bind(6, s.retention_hours)
       .bind(7, s.created_ms)
-      .bind(8, encode_map(s.tags));
+      .bind(8, encode_string_map(s.tags));
   return st.run();
 }
 

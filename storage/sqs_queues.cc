@@ -14,6 +14,7 @@
 #include "core/arn.h"
 #include "core/codec.h"
 #include "core/uuid.h"
+#include "storage/json_map.h"
 
 namespace esm::storage {
 namespace {
@@ -124,28 +125,6 @@ std::vector<MessageAttribute> decode_attributes(const std::string& s) {
     a.value = a.binary ? base64_decode(e[2].GetString()).value_or("") : e[2].GetString();
     out.push_back(std::move(a));
   }
-  return out;
-}
-
-std::string encode_map(const std::map<std::string, std::string>& m) {
-  rapidjson::StringBuffer buf;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  w.StartObject();
-  for (const auto& [k, v] : m) {
-    w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
-    w.String(v);
-  }
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::map<std::string, std::string> decode_map(const std::string& s) {
-  std::map<std::string, std::string> out;
-  rapidjson::Document d;
-  d.Parse(s.c_str(), s.size());
-  if (d.HasParseError() || !d.IsObject()) return out;
-  for (const auto& m : d.GetObject())
-    if (m.value.IsString()) out.emplace(m.name.GetString(), m.value.GetString());
   return out;
 }
 
@@ -330,8 +309,8 @@ Status QueueEngine::load(Connection& c, std::int64_t now_ms) {
     q->region = qs.text(1);
     q->account = qs.text(2);
     q->name = qs.text(3);
-    q->attributes = decode_map(qs.text(4));
-    q->tags = decode_map(qs.text(5));
+    q->attributes = decode_string_map(qs.text(4));
+    q->tags = decode_string_map(qs.text(5));
     q->created_ms = qs.int64(6);
     q->modified_ms = qs.int64(7);
     q->next_sequence = qs.int64(8);
@@ -403,8 +382,8 @@ Status QueueEngine::persist_queue(Connection& c, const Queue& q) {
       .bind(2, q.region)
       .bind(3, q.account)
       .bind(4, q.name)
-      .bind(5, encode_map(q.attributes))
-      .bind(6, encode_map(q.tags))
+      .bind(5, encode_string_map(q.attributes))
+      .bind(6, encode_string_map(q.tags))
       .bind(7, q.created_ms)
       .bind(8, q.modified_ms)
       .bind(9, q.next_sequence);

@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "core/arn.h"
+#include "core/json_depth.h"
 #include "storage/function_store.h"
 
 namespace esm::api {
@@ -112,8 +113,8 @@ Result<FunctionSpec> parse_function_registration(const std::string& name, const 
   if (!is_valid_function_name(name))
     return invalid_parameter("Invalid function name '" + name + "': use 1 to 64 of A-Z a-z 0-9 - _");
   rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
-  if (d.HasParseError() || !d.IsObject())
+  if (json_depth_within(body)) d.Parse(body.c_str(), body.size());
+  if (!json_depth_within(body) || d.HasParseError() || !d.IsObject())
     return invalid_parameter("Could not parse request body into json: expected {\"Target\": \"...\"}");
   FunctionSpec f;
   f.name = name;

@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "core/arn.h"
+#include "core/json_depth.h"
 #include "core/state_machine.h"
 #include "core/uuid.h"
 #include "pollers/filter.h"
@@ -613,8 +614,8 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
   std::vector<std::string> keys;
   if (method == "POST") {
     rapidjson::Document d;
-    d.Parse<rapidjson::kParseValidateEncodingFlag>(req.body.c_str(), req.body.size());
-    if (d.HasParseError() || !d.IsObject())
+    if (json_depth_within(req.body)) d.Parse<rapidjson::kParseValidateEncodingFlag>(req.body.c_str(), req.body.size());
+    if (!json_depth_within(req.body) || d.HasParseError() || !d.IsObject())
       return reply(lambda_error(invalid_parameter("Could not parse request body into json")));
     auto it = d.FindMember("Tags");
     if (it == d.MemberEnd() || it->value.IsNull())

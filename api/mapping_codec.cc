@@ -11,6 +11,7 @@
 
 #include "api/errors.h"
 #include "core/arn.h"
+#include "core/json_depth.h"
 
 namespace esm::api {
 const char* const kFunctionNamePattern =
@@ -303,6 +304,9 @@ Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_cr
     d.SetObject();
   } else {
     // Strings are stored and echoed back; invalid UTF-8 would make every later answer invalid JSON.
+    if (!json_depth_within(text))
+      return invalid_parameter("Could not parse request body into json: nested deeper than " +
+                               std::to_string(kMaxJsonDepth) + " levels");
     d.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
     if (d.HasParseError())
       return invalid_parameter(std::string("Could not parse request body into json: ") +

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "core/codec.h"
+#include "core/json_depth.h"
 
 namespace esm::api {
 namespace {
@@ -550,8 +551,8 @@ void SqsApi::handle(Request req, Reply reply) {
     if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
       in->SetObject();
     } else {
-      in->Parse(req.body.c_str(), req.body.size());
-      if (in->HasParseError() || !in->IsObject())
+      if (json_depth_within(req.body)) in->Parse(req.body.c_str(), req.body.size());
+      if (!json_depth_within(req.body) || in->HasParseError() || !in->IsObject())
         return reply(error_response(protocol,
                                     storage::sqs_error(SqsError::kInvalidParameterValue,
                                                        "The request body is not a valid JSON object."),

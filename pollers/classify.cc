@@ -39,7 +39,7 @@ bool is_error_shaped(std::string_view body) {
   if (t.find("\"errorMessage\"") == std::string_view::npos || t.find("\"errorType\"") == std::string_view::npos)
     return false;
   rapidjson::Document d;
-  d.Parse(t.data(), t.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(t.data(), t.size());
   return !d.HasParseError() && d.IsObject() && d.HasMember("errorMessage") && d.HasMember("errorType");
 }
 
@@ -47,7 +47,7 @@ bool is_json_object(std::string_view body) {
   std::string_view t = trim(body);
   if (t.empty() || t.front() != '{') return false;
   rapidjson::Document d;
-  d.Parse(t.data(), t.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(t.data(), t.size());
   return !d.HasParseError() && d.IsObject();
 }
 

@@ -113,7 +113,7 @@ BatchVerdict judge_batch(const InvokeOutcome& outcome, bool report_item_failures
   const std::string& body = outcome.payload;
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return v;  // empty payload: success
   rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (d.HasParseError()) {
     v.complete_failure = true;
     return v;

@@ -67,7 +67,7 @@ Status check_attribute(const std::string& name, const std::string& value) {
       return invalid_value(name);
     if (name == "RedrivePolicy" && !value.empty()) {
       rapidjson::Document d;
-      d.Parse(value.c_str());
+      d.Parse<rapidjson::kParseIterativeFlag>(value.c_str());
       if (d.HasParseError() || !d.IsObject() || !d.HasMember("deadLetterTargetArn") ||
           !d["deadLetterTargetArn"].IsString() || !d.HasMember("maxReceiveCount"))
         return invalid_value(name);
@@ -288,7 +288,7 @@ void QueueEngine::apply_attributes(Queue& q) {
   q.redrive.reset();
   if (auto it = q.attributes.find("RedrivePolicy"); it != q.attributes.end() && !it->second.empty()) {
     rapidjson::Document d;
-    d.Parse(it->second.c_str());
+    d.Parse<rapidjson::kParseIterativeFlag>(it->second.c_str());
     if (!d.HasParseError() && d.IsObject() && d.HasMember("deadLetterTargetArn") && d["deadLetterTargetArn"].IsString()) {
       RedrivePolicy r;
       r.dead_letter_arn = d["deadLetterTargetArn"].GetString();
@@ -508,7 +508,7 @@ std::map<std::string, std::string> QueueEngine::effective_attributes(const Queue
 Status QueueEngine::check_dead_letter_target(const std::string& policy, bool fifo) {
   if (policy.empty()) return Status::ok();
   rapidjson::Document d;
-  d.Parse(policy.c_str(), policy.size());
+  d.Parse<rapidjson::kParseIterativeFlag>(policy.c_str(), policy.size());
   const Queue* dlq = nullptr;
   if (!d.HasParseError() && d.IsObject() && d.HasMember("deadLetterTargetArn") && d["deadLetterTargetArn"].IsString())
     dlq = find_by_arn(d["deadLetterTargetArn"].GetString());

@@ -167,5 +167,10 @@ TEST_CASE("exec: a signal is Unhandled, a timeout says Task timed out, a failed 
   CHECK(classify_exec(failed, 3000).status == InvokeStatus::kInvokeError);
 }
 
+TEST_CASE("a body nested a million levels deep is classified without overflowing the stack") {
+  auto o = classify_http(200, {}, "{\"errorMessage\":\"x\",\"errorType\":\"y\",\"z\":" + std::string(1000000, '['));
+  CHECK(o.status == InvokeStatus::kSuccess);
+}
+
 }  // namespace
 }  // namespace esm::pollers

@@ -249,5 +249,10 @@ TEST_CASE("without filters every record passes") {
   CHECK(sqs_record_passes(EventFilter(), sqs_record_json(message(), "rh", kArn, "us-east-1", false), message().body));
 }
 
+TEST_CASE("a response nested a million levels deep is a complete failure, not a crash") {
+  CHECK(judge_batch(success(std::string(1000000, '[')), true, kBatch).complete_failure);
+  CHECK(judge_batch(success("{\"batchItemFailures\":" + std::string(1000000, '[')), true, kBatch).complete_failure);
+}
+
 }  // namespace
 }  // namespace esm::pollers

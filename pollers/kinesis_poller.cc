@@ -1,8 +1,5 @@
 #include "pollers/kinesis_poller.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -195,15 +192,9 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
     s->saved_index = init.next_index;
     s->saved_window = init.window_json;
     if (init.window_json && config_.tumbling_window_s.value_or(0) > 0) {
-      rapidjson::Document d;
-      d.Parse(init.window_json->c_str(), init.window_json->size());
-      if (!d.HasParseError() && d.IsObject() && d.HasMember("start") && d["start"].IsInt64() && d.HasMember("state") &&
-          d["state"].IsObject()) {
-        rapidjson::StringBuffer buf;
-        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-        d["state"].Accept(w);
-        s->window = OpenWindow{d["start"].GetInt64(), std::string(buf.GetString(), buf.GetSize()),
-                               buf.GetSize() > kMaxWindowState};
+      if (auto w = saved_window_of(*init.window_json)) {
+        const bool too_big = w->state_json.size() > kMaxWindowState;
+        s->window = OpenWindow{w->start_ms, std::move(w->state_json), too_big};
       }
     }
     for (int i = 0; i < lanes; ++i) {

@@ -41,7 +41,9 @@ Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_fail
   const std::string& body = outcome.payload;
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {Verdict::kSuccess, 0};
   rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
+  // Iterative: the body is the function's, and the recursive parser would overflow the stack
+  // on a deep enough nesting.
+  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (d.HasParseError()) return {Verdict::kFailure, 0};
   if (!d.IsObject()) return {Verdict::kSuccess, 0};
   auto it = d.FindMember("batchItemFailures");

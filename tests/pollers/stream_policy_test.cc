@@ -203,6 +203,15 @@ TEST_CASE("invalid partial-batch responses are a complete failure") {
   }
 }
 
+TEST_CASE("a 100,000-deep partial-batch response is a complete failure, not a stack overflow") {
+  const auto s = seqs(3);
+  const std::string open(100'000, '[');
+  const std::string close(100'000, ']');
+  CHECK(judge_stream_batch(success(open), true, s, 0, 3).verdict == Verdict::kFailure);
+  const std::string nested = R"({"batchItemFailures":)" + open + close + "}";
+  CHECK(judge_stream_batch(success(nested), true, s, 0, 3).verdict == Verdict::kFailure);
+}
+
 TEST_CASE("a valid partial response fails from the lowest listed sequence number") {
   const auto s = seqs(5);
   Judgement j = judge_stream_batch(success(report({s[3], s[2], s[4]})), true, s, 1, 5);

@@ -148,8 +148,12 @@ void KinesisPoller::open() {
     const std::string position = m.starting_position.value_or("LATEST");
     std::vector<ShardInit> inits;
     for (const auto& sh : st->shards) {
-      ShardInit init{sh.index, sh.id, 0, std::nullopt};
-      if (auto it = saved.find(sh.id); it != saved.end()) {
+      ShardInit init{sh.index, sh.id, st->id, 0, std::nullopt};
+      // A checkpoint of another stream of this ARN (deleted and recreated since) places
+      // nothing: the new stream starts at StartingPosition. A row from before stream ids were
+      // recorded (0) cannot be told apart and is trusted, as it was when it was written.
+      if (auto it = saved.find(sh.id);
+          it != saved.end() && (it->second.stream_id == st->id || it->second.stream_id == 0)) {
         init.next_index = it->second.next_index;
         init.window_json = it->second.window_json;
       } else {
@@ -162,7 +166,8 @@ void KinesisPoller::open() {
           init.next_index = sh.next_index;
         }
         // The iterator is fixed now: a restart before the first batch must not move it.
-        if (Status s = storage::save_checkpoint(c, m.uuid, {sh.id, m.event_source_arn, init.next_index, std::nullopt});
+        if (Status s = storage::save_checkpoint(
+                c, m.uuid, {sh.id, m.event_source_arn, init.next_index, std::nullopt, st->id});
             !s.is_ok())
           spdlog::warn("mapping {}: checkpoint not saved: {}", m.uuid, s.message());
       }
@@ -188,6 +193,7 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
     auto s = std::make_unique<ShardState>();
     s->index = init.index;
     s->id = init.id;
+    s->stream_id = init.stream_id;
     s->read_from = init.next_index;
     s->saved_index = init.next_index;
     s->saved_window = init.window_json;
@@ -260,14 +266,15 @@ void KinesisPoller::read(ShardState& s) {
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   const std::int64_t from = s.read_from;
-  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records,
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records, stream_id = s.stream_id,
                            arn = config_.event_source_arn](storage::Connection&) -> storage::DbWorker::Done {
     auto self = weak.lock();
     if (!self) return nullptr;
     auto& engine = *self->deps_.streams;
     storage::Stream* st = engine.find_by_arn(arn);
-    if (!st || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
-      // The stream is gone: start over (and wait for it) from the checkpoints.
+    if (!st || st->id != stream_id || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
+      // The stream is gone (or deleted and recreated under the same ARN): start over (and
+      // wait for it) from the checkpoints.
       return [self, gen](const Status&) {
         boost::asio::post(self->strand_, [self, gen] {
           if (gen != self->generation_ || !self->running_) return;
@@ -628,7 +635,7 @@ void KinesisPoller::save_checkpoint(ShardState& s) {
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, uuid = config_.uuid,
-                           cp = storage::Checkpoint{s.id, config_.event_source_arn, pos, wj}](
+                           cp = storage::Checkpoint{s.id, config_.event_source_arn, pos, wj, s.stream_id}](
                               storage::Connection& c) -> storage::DbWorker::Done {
     if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
       spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());

@@ -111,6 +111,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   struct ShardState {
     int index = 0;
     std::string id;
+    std::int64_t stream_id = 0;  // Stream::id: a stream recreated under the same ARN is another one
     std::int64_t read_from = 0;
     bool reading = false;
     bool caught_up = false;  // the last read reached the shard's end
@@ -126,6 +127,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   struct ShardInit {
     int index = 0;
     std::string id;
+    std::int64_t stream_id = 0;
     std::int64_t next_index = 0;
     std::optional<std::string> window_json;
   };

@@ -51,6 +51,19 @@ TEST_CASE("a saved checkpoint is loaded back and a later save replaces it") {
   CHECK(load_checkpoints(*c, m.uuid, kStream + "-other").empty());
 }
 
+TEST_CASE("a checkpoint keeps the id of the stream it was written for") {
+  auto c = fresh_db();
+  Mapping m = kinesis_mapping("11111111-1111-4111-8111-111111111111");
+  REQUIRE(insert_mapping(*c, m).is_ok());
+  REQUIRE(save_checkpoint(*c, m.uuid, {"shardId-000000000000", kStream, 25, std::nullopt, 7}).is_ok());
+  CHECK(load_checkpoints(*c, m.uuid, kStream)[0].stream_id == 7);
+  REQUIRE(save_checkpoint(*c, m.uuid, {"shardId-000000000000", kStream, 3, std::nullopt, 8}).is_ok());
+  auto cps = load_checkpoints(*c, m.uuid, kStream);
+  REQUIRE(cps.size() == 1);
+  CHECK(cps[0].stream_id == 8);
+  CHECK(cps[0].next_index == 3);
+}
+
 TEST_CASE("checkpoints of one mapping do not touch another's") {
   auto c = fresh_db();
   Mapping a = kinesis_mapping("11111111-1111-4111-8111-111111111111");

@@ -240,6 +240,10 @@ void KinesisPoller::finish_drain() {
 void KinesisPoller::pause(const char* why) {
   draining_ = false;
   if (!running_ && !opening_) return;
+  // A position newer than the last one handed to SQLite, held back while an earlier save was
+  // in flight, would be lost: that save's completion is dropped once the generation moves.
+  // The DbWorker runs jobs in order, so these land before the reopen job reads them.
+  for (auto& s : shards_) flush_checkpoint(*s);
   ++generation_;
   running_ = false;
   opening_ = false;
@@ -625,8 +629,27 @@ std::optional<std::string> KinesisPoller::window_json(const ShardState& s) const
   return window_doc(s.window->start_ms, s.window->state_json);
 }
 
+std::int64_t KinesisPoller::checkpoint_position(const ShardState& s) {
+  return s.unfinished.empty() ? s.read_from : *s.unfinished.begin();
+}
+
+void KinesisPoller::flush_checkpoint(ShardState& s) {
+  const std::int64_t pos = checkpoint_position(s);
+  std::optional<std::string> wj = window_json(s);
+  if (pos == s.saved_index && wj == s.saved_window) return;
+  s.saved_index = pos;
+  s.saved_window = wj;
+  deps_.db.submit_relaxed([uuid = config_.uuid, cp = storage::Checkpoint{s.id, config_.event_source_arn, pos,
+                                                                           std::move(wj), s.stream_id}](
+                              storage::Connection& c) -> storage::DbWorker::Done {
+    if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
+      spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
+    return nullptr;
+  });
+}
+
 void KinesisPoller::save_checkpoint(ShardState& s) {
-  const std::int64_t pos = s.unfinished.empty() ? s.read_from : *s.unfinished.begin();
+  const std::int64_t pos = checkpoint_position(s);
   std::optional<std::string> wj = window_json(s);
   if (s.saving || (pos == s.saved_index && wj == s.saved_window)) return;
   s.saving = true;

@@ -153,7 +153,12 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void deliver_failure(const std::string& destination, const std::string& shard_id, std::string body,
                        std::string object);
   void set_result(const char* result);
+  // Where the shard resumes: its oldest unfinished record, or the next one to read.
+  static std::int64_t checkpoint_position(const ShardState& s);
+  // One save at a time per shard; a newer position waits for the save in flight.
   void save_checkpoint(ShardState& s);
+  // Saves the newest position now, even with a save in flight (pause, before the shard goes).
+  void flush_checkpoint(ShardState& s);
   void arm(ShardState& s, Lane& lane, std::int64_t at_ms);
   void check_stopped();
   KinesisSource source(const ShardState& s) const;

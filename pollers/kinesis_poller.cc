@@ -148,7 +148,7 @@ void KinesisPoller::open() {
     const std::string position = m.starting_position.value_or("LATEST");
     std::vector<ShardInit> inits;
     for (const auto& sh : st->shards) {
-      ShardInit init{sh.index, sh.id, st->id, 0, std::nullopt};
+      ShardInit init{sh.index, sh.id, st->id, st->retention_hours * 3600, 0, std::nullopt};
       // A checkpoint of another stream of this ARN (deleted and recreated since) places
       // nothing: the new stream starts at StartingPosition. A row from before stream ids were
       // recorded (0) cannot be told apart and is trusted, as it was when it was written.
@@ -194,6 +194,7 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
     s->index = init.index;
     s->id = init.id;
     s->stream_id = init.stream_id;
+    s->retention_s = init.retention_s;
     s->read_from = init.next_index;
     s->saved_index = init.next_index;
     s->saved_window = init.window_json;
@@ -306,20 +307,22 @@ void KinesisPoller::read(ShardState& s) {
         });
       });
     }
-    return [self, gen, shard, r = std::move(r)](const Status&) mutable {
-      boost::asio::post(self->strand_,
-                        [self, gen, shard, r = std::move(r)]() mutable { self->on_read(gen, shard, std::move(r)); });
+    return [self, gen, shard, retention_s = st->retention_hours * 3600, r = std::move(r)](const Status&) mutable {
+      boost::asio::post(self->strand_, [self, gen, shard, retention_s, r = std::move(r)]() mutable {
+        self->on_read(gen, shard, retention_s, std::move(r));
+      });
     };
   });
 }
 
-void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) {
+void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r) {
   if (gen != generation_ || !running_) return;
   ShardState* sp = nullptr;
   for (auto& s : shards_)
     if (s->index == shard) sp = s.get();
   if (!sp) return;
   ShardState& s = *sp;
+  s.retention_s = retention_s;
   s.read_from = std::max(s.read_from, r.next_index);
   s.caught_up = r.next_index >= r.latest_index;
   // An empty read left a waiter behind, which clears `reading` when records come.
@@ -454,8 +457,10 @@ bool KinesisPoller::form_batch(ShardState& s, Lane& lane) {
     jsons.push_back(std::move(r.json));
     seqs.push_back(r.rec.sequence_number);
   }
+  // Records past the stream's retention are trimmed and given up as RecordAgeExceeded, so with
+  // the defaults (retry and age unlimited) a failing batch still ends (§3.2).
   RetryConfig rc{config_.maximum_retry_attempts.value_or(-1), config_.maximum_record_age_s.value_or(-1),
-                 config_.bisect_on_error.value_or(false)};
+                 config_.bisect_on_error.value_or(false), s.retention_s};
   lane.active.emplace(Active{std::move(records), std::move(jsons), std::move(seqs),
                              BatchRun(std::move(arrivals), rc, final_invoke), 0, 0, 0, false, final_invoke,
                              window_start, std::nullopt});

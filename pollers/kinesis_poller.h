@@ -112,6 +112,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
     int index = 0;
     std::string id;
     std::int64_t stream_id = 0;  // Stream::id: a stream recreated under the same ARN is another one
+    int retention_s = -1;        // the stream's retention period, as of the last read
     std::int64_t read_from = 0;
     bool reading = false;
     bool caught_up = false;  // the last read reached the shard's end
@@ -128,6 +129,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
     int index = 0;
     std::string id;
     std::int64_t stream_id = 0;
+    int retention_s = -1;
     std::int64_t next_index = 0;
     std::optional<std::string> window_json;
   };
@@ -141,7 +143,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void drain(const char* why);
   void finish_drain();
   void read(ShardState& s);
-  void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
+  void on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r);
   void compile_filter();
   bool record_matches(const storage::StreamRecord& r, const std::string& shard_id) const;
   void drive(ShardState& s, Lane& lane);

@@ -21,6 +21,9 @@ constexpr std::size_t kMinBuffered = 500;
 constexpr std::size_t kMaxBuffered = 20000;
 // Bytes of record data one read returns, about.
 constexpr std::size_t kReadBytes = 16u * 1024 * 1024;
+// Read-ahead per lane in bytes of event JSON, about: two full events, so the next batch is ready
+// while one is in flight, without 20,000 large records held per shard.
+constexpr std::size_t kBufferedBytesPerLane = 2 * kMaxEventBytes;
 // How soon a poller tries again when the stream is missing.
 constexpr auto kReopenDelay = std::chrono::seconds(1);
 
@@ -266,12 +269,16 @@ void KinesisPoller::read(ShardState& s) {
       std::clamp<std::size_t>(2 * static_cast<std::size_t>(config_.batch_size) * s.lanes.size(), kMinBuffered,
                               kMaxBuffered);
   if (s.unfinished.size() >= cap) return;
+  const std::size_t byte_cap = kBufferedBytesPerLane * s.lanes.size();
+  if (s.buffered_bytes >= byte_cap) return;
   s.reading = true;
   const int max_records = static_cast<int>(std::min<std::size_t>(10000, cap - s.unfinished.size()));
+  // The read counts raw data; a record's event JSON is its data in base64 (4/3) plus fields.
+  const std::size_t max_bytes = std::min(kReadBytes, (byte_cap - s.buffered_bytes) / 4 * 3);
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   const std::int64_t from = s.read_from;
-  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records, stream_id = s.stream_id,
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records, max_bytes, stream_id = s.stream_id,
                            arn = config_.event_source_arn](storage::Connection&) -> storage::DbWorker::Done {
     auto self = weak.lock();
     if (!self) return nullptr;
@@ -291,7 +298,7 @@ void KinesisPoller::read(ShardState& s) {
         });
       };
     }
-    storage::ShardRead r = engine.read(*st, shard, from, max_records, kReadBytes, self->deps_.clock.now_ms());
+    storage::ShardRead r = engine.read(*st, shard, from, max_records, max_bytes, self->deps_.clock.now_ms());
     if (r.records.empty()) {
       // The waiter holds the poller weakly: an engine that outlives the poller drops it unused.
       engine.wait_for_records(*st, shard, r.next_index, self->owner_, [weak, gen, shard] {
@@ -336,6 +343,10 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, stora
     if (lane.queue.empty()) lane.queued_since_ms = now;
     s.unfinished.insert(rec.index);
     std::string json = kinesis_record_json(rec, src);
+    s.buffered_bytes += json.size();
+    // Filtered and encoded: nothing reads the raw data again, and keeping it beside its base64
+    // would hold 2.3 times the bytes.
+    std::string().swap(rec.data);
     lane.queue.push_back(Record{std::move(rec), std::move(json)});
   }
   save_checkpoint(s);
@@ -540,7 +551,10 @@ void KinesisPoller::on_invoked(std::uint64_t gen, int shard, int lane_index, Inv
 void KinesisPoller::finish_records(ShardState& s, Active& a) {
   const std::size_t done = a.run.done();
   if (done <= a.finished) return;
-  for (std::size_t i = a.finished; i < done; ++i) s.unfinished.erase(a.records[i].rec.index);
+  for (std::size_t i = a.finished; i < done; ++i) {
+    s.unfinished.erase(a.records[i].rec.index);
+    s.buffered_bytes -= std::min(s.buffered_bytes, a.jsons[i].size());
+  }
   a.finished = done;
   save_checkpoint(s);
   read(s);

@@ -117,6 +117,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
     bool reading = false;
     bool caught_up = false;  // the last read reached the shard's end
     std::set<std::int64_t> unfinished;  // indexes read and not finished
+    std::size_t buffered_bytes = 0;     // event JSON of the unfinished records
     std::vector<std::unique_ptr<Lane>> lanes;
     std::optional<OpenWindow> window;  // tumbling: the open window
     // What SQLite has (or is being given).

@@ -72,6 +72,32 @@ class KinesisParallelTest(KinesisTestCase):
             self.assertEqual(sorted(self.delivered()[before:]), ["a", "b", "c"], f"attempt {attempt}: each once")
             self.lam.delete_event_source_mapping(UUID=uuid)
 
+    def test_the_read_ahead_of_a_shard_is_bounded_in_bytes_as_well_as_in_records(self):
+        def rss_kb():
+            with open(f"/proc/{self.esmd.proc.pid}/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        stream, arn = self.make_stream(1)
+        blob = "x" * 1_000_000
+        datas = [f"{i:03d}" + blob for i in range(80)]
+        for start in range(0, len(datas), 4):  # PutRecords takes 5 MB a request
+            self.put(stream, datas[start:start + 4], key="k")
+        gate = threading.Event()
+
+        def behaviour(event):
+            gate.wait(20)
+            return Reply(200, "")
+        self.fn.behave(behaviour)
+        before = rss_kb()
+        self.make_kinesis_mapping(arn, BatchSize=100)
+        wait_until(lambda: len(self.fn.calls()) >= 1, message="the first batch in flight")
+        time.sleep(1.0)  # the read-ahead fills while the first batch waits
+        grown_mb = (rss_kb() - before) / 1024
+        gate.set()
+        wait_until(lambda: len({d[:3] for d in self.delivered()}) == 80, timeout=30, message="80 records delivered")
+        # 80 MB of data held as records (raw and base64) would grow esmd by about 190 MB; the
+        # read-ahead of one lane is about two 6 MB events.
+        self.assertLess(grown_mb, 60, f"esmd grew by {grown_mb:.0f} MB while one batch was in flight")
+
     def test_a_tumbling_window_carries_state_between_invocations_and_ends_with_a_final_call(self):
         stream, arn = self.make_stream(1)
         window_s = 2

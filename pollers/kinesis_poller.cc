@@ -134,7 +134,12 @@ void KinesisPoller::open() {
     auto self = weak.lock();
     if (!self) return nullptr;
     storage::Stream* st = self->deps_.streams->find_by_arn(m.event_source_arn);
-    if (!st) {
+    // Without the stream, or without the checkpoints (a read error is not "none": applying
+    // StartingPosition would skip or repeat records), try again a little later.
+    auto loaded = st ? storage::load_checkpoints(c, m.uuid, m.event_source_arn)
+                     : Result<std::vector<storage::Checkpoint>>(std::vector<storage::Checkpoint>{});
+    if (!loaded) spdlog::warn("mapping {}: checkpoints not read: {}", m.uuid, loaded.status().message());
+    if (!st || !loaded) {
       return [self, gen](const Status&) {
         boost::asio::post(self->strand_, [self, gen] {
           if (gen != self->generation_) return;
@@ -147,7 +152,7 @@ void KinesisPoller::open() {
       };
     }
     std::map<std::string, storage::Checkpoint> saved;
-    for (auto& cp : storage::load_checkpoints(c, m.uuid, m.event_source_arn)) saved[cp.shard_id] = cp;
+    for (auto& cp : *loaded) saved[cp.shard_id] = std::move(cp);
     const std::string position = m.starting_position.value_or("LATEST");
     std::vector<ShardInit> inits;
     for (const auto& sh : st->shards) {

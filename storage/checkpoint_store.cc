@@ -2,15 +2,17 @@
 
 namespace esm::storage {
 
-std::vector<Checkpoint> load_checkpoints(Connection& c, const std::string& mapping_uuid,
-                                         const std::string& stream_arn) {
+Result<std::vector<Checkpoint>> load_checkpoints(Connection& c, const std::string& mapping_uuid,
+                                                 const std::string& stream_arn) {
   Statement& st = c.prepare(
       "SELECT shard_id, stream_arn, next_index, window_json, stream_id FROM stream_checkpoints "
       "WHERE mapping_uuid = ? AND stream_arn = ? ORDER BY shard_id");
   st.bind(1, mapping_uuid).bind(2, stream_arn);
   std::vector<Checkpoint> out;
   while (st.step()) out.push_back({st.text(0), st.text(1), st.int64(2), st.opt_text(3), st.int64(4)});
+  Status s = st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return out;
 }
 

@@ -126,7 +126,7 @@ TEST_CASE("a window state nested deeper than the limit is not a valid window ans
   CHECK(window_state_of(R"({"state":)" + nested(kMaxWindowStateDepth) + "}") == nested(kMaxWindowStateDepth));
   CHECK_FALSE(window_state_of(R"({"state":)" + nested(kMaxWindowStateDepth + 1) + "}"));
   CHECK_FALSE(window_state_of(R"({"state":)" + nested(100'000) + "}"));
-  CHECK_FALSE(window_state_of(R"({"state":)" + std::string(100'000, '[')));
+  CHECK_FALSE(window_state_of(R"({"state":)" + std::string(1'000'000, '[')));
   CHECK_FALSE(saved_window_of(R"({"start":0,"state":)" + nested(100'000) + "}"));
   auto w = saved_window_of(R"({"start":120000,"state":{"n":[1,{"m":2}]}})");
   REQUIRE(w);

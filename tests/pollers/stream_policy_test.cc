@@ -203,13 +203,15 @@ TEST_CASE("invalid partial-batch responses are a complete failure") {
   }
 }
 
-TEST_CASE("a 100,000-deep partial-batch response is a complete failure, not a stack overflow") {
+TEST_CASE("a partial-batch response nested 100,000 or 1,000,000 deep is a complete failure, not a stack overflow") {
   const auto s = seqs(3);
   const std::string open(100'000, '[');
   const std::string close(100'000, ']');
   CHECK(judge_stream_batch(success(open), true, s, 0, 3).verdict == Verdict::kFailure);
   const std::string nested = R"({"batchItemFailures":)" + open + close + "}";
   CHECK(judge_stream_batch(success(nested), true, s, 0, 3).verdict == Verdict::kFailure);
+  // Deep enough to overflow an 8 MB stack through the recursive parser, even in Release.
+  CHECK(judge_stream_batch(success(std::string(1'000'000, '[')), true, s, 0, 3).verdict == Verdict::kFailure);
 }
 
 TEST_CASE("a valid partial response fails from the lowest listed sequence number") {

@@ -631,7 +631,8 @@ void KinesisApi::handle(Request req, Reply reply) {
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
     doc.SetObject();
   } else {
-    doc.Parse(req.body.c_str(), req.body.size());
+    // Iterative: a body of deeply nested brackets must not overflow the I/O thread's stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(req.body.c_str(), req.body.size());
     if (doc.HasParseError() || !doc.IsObject())
       return reply(error_response(wire_error(WireError::kSerialization, "The request body is not a valid JSON object.")));
   }

@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <utility>
+#include <vector>
 
 #include "core/codec.h"
 
@@ -223,16 +225,57 @@ std::string s3_failure_key(const std::string& mapping_uuid, const std::string& s
   return "aws/lambda/" + mapping_uuid + "/" + shard_id + "/" + date + "/" + stamp + "-" + random_uuid;
 }
 
-std::optional<std::string> window_state_of(const std::string& payload) {
-  rapidjson::Document d;
-  d.Parse(payload.c_str(), payload.size());
-  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
-  auto it = d.FindMember("state");
-  if (it == d.MemberEnd() || !it->value.IsObject()) return std::nullopt;
+namespace {
+
+bool json_depth_within(const rapidjson::Value& v, std::size_t max_depth) {
+  // An explicit stack of (value, depth): the function's response is untrusted, and a
+  // recursive walk would overflow the thread's stack on a deep enough nesting.
+  std::vector<std::pair<const rapidjson::Value*, std::size_t>> todo{{&v, 1}};
+  while (!todo.empty()) {
+    auto [cur, depth] = todo.back();
+    todo.pop_back();
+    if (!cur->IsObject() && !cur->IsArray()) continue;
+    if (depth > max_depth) return false;
+    if (cur->IsObject()) {
+      for (const auto& m : cur->GetObject()) todo.emplace_back(&m.value, depth + 1);
+    } else {
+      for (const auto& e : cur->GetArray()) todo.emplace_back(&e, depth + 1);
+    }
+  }
+  return true;
+}
+
+// The state's JSON text, if `state` is an object no deeper than kMaxWindowStateDepth.
+// Writer::Accept recurses per level, so the depth is checked before it runs.
+std::optional<std::string> state_text(const rapidjson::Value& state) {
+  if (!state.IsObject() || !json_depth_within(state, kMaxWindowStateDepth)) return std::nullopt;
   rapidjson::StringBuffer buf;
   Writer w(buf);
-  it->value.Accept(w);
+  state.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace
+
+std::optional<std::string> window_state_of(const std::string& payload) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(payload.c_str(), payload.size());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  auto it = d.FindMember("state");
+  if (it == d.MemberEnd()) return std::nullopt;
+  return state_text(it->value);
+}
+
+std::optional<SavedWindow> saved_window_of(const std::string& doc) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(doc.c_str(), doc.size());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  auto start = d.FindMember("start");
+  auto state = d.FindMember("state");
+  if (start == d.MemberEnd() || !start->value.IsInt64() || state == d.MemberEnd()) return std::nullopt;
+  auto text = state_text(state->value);
+  if (!text) return std::nullopt;
+  return SavedWindow{start->value.GetInt64(), std::move(*text)};
 }
 
 }  // namespace esm::pollers

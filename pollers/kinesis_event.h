@@ -78,8 +78,21 @@ std::string s3_failure_object_json(const FailureRecord& f, const std::vector<std
 std::string s3_failure_key(const std::string& mapping_uuid, const std::string& shard_id, std::int64_t now_ms,
                            const std::string& random_uuid);
 
-// A tumbling-window response must carry `state` (§3.8): its JSON text, or nullopt (the
-// invocation then counts as failed).
+// How deeply a window's `state` may nest. Lambda caps the state at 1 MB and says nothing of
+// depth; esmd re-serializes the state with a recursive writer, so a deeper state is treated as
+// an invalid window response (a failed invocation), like one without `state`.
+inline constexpr std::size_t kMaxWindowStateDepth = 1000;
+
+// A tumbling-window response must carry `state` (§3.8), an object nested at most
+// kMaxWindowStateDepth levels: its JSON text, or nullopt (the invocation then counts as failed).
 std::optional<std::string> window_state_of(const std::string& payload);
+
+// The open window a checkpoint saved, {"start": <ms>, "state": {...}}; nullopt if the document
+// is not one (it then starts afresh).
+struct SavedWindow {
+  std::int64_t start_ms = 0;
+  std::string state_json;
+};
+std::optional<SavedWindow> saved_window_of(const std::string& doc);
 
 }  // namespace esm::pollers

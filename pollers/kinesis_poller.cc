@@ -1,8 +1,5 @@
 #include "pollers/kinesis_poller.h"
 
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -24,6 +21,9 @@ constexpr std::size_t kMinBuffered = 500;
 constexpr std::size_t kMaxBuffered = 20000;
 // Bytes of record data one read returns, about.
 constexpr std::size_t kReadBytes = 16u * 1024 * 1024;
+// Read-ahead per lane in bytes of event JSON, about: two full events, so the next batch is ready
+// while one is in flight, without 20,000 large records held per shard.
+constexpr std::size_t kBufferedBytesPerLane = 2 * kMaxEventBytes;
 // How soon a poller tries again when the stream is missing.
 constexpr auto kReopenDelay = std::chrono::seconds(1);
 
@@ -134,7 +134,12 @@ void KinesisPoller::open() {
     auto self = weak.lock();
     if (!self) return nullptr;
     storage::Stream* st = self->deps_.streams->find_by_arn(m.event_source_arn);
-    if (!st) {
+    // Without the stream, or without the checkpoints (a read error is not "none": applying
+    // StartingPosition would skip or repeat records), try again a little later.
+    auto loaded = st ? storage::load_checkpoints(c, m.uuid, m.event_source_arn)
+                     : Result<std::vector<storage::Checkpoint>>(std::vector<storage::Checkpoint>{});
+    if (!loaded) spdlog::warn("mapping {}: checkpoints not read: {}", m.uuid, loaded.status().message());
+    if (!st || !loaded) {
       return [self, gen](const Status&) {
         boost::asio::post(self->strand_, [self, gen] {
           if (gen != self->generation_) return;
@@ -147,12 +152,16 @@ void KinesisPoller::open() {
       };
     }
     std::map<std::string, storage::Checkpoint> saved;
-    for (auto& cp : storage::load_checkpoints(c, m.uuid, m.event_source_arn)) saved[cp.shard_id] = cp;
+    for (auto& cp : *loaded) saved[cp.shard_id] = std::move(cp);
     const std::string position = m.starting_position.value_or("LATEST");
     std::vector<ShardInit> inits;
     for (const auto& sh : st->shards) {
-      ShardInit init{sh.index, sh.id, 0, std::nullopt};
-      if (auto it = saved.find(sh.id); it != saved.end()) {
+      ShardInit init{sh.index, sh.id, st->id, st->retention_hours * 3600, 0, std::nullopt};
+      // A checkpoint of another stream of this ARN (deleted and recreated since) places
+      // nothing: the new stream starts at StartingPosition. A row from before stream ids were
+      // recorded (0) cannot be told apart and is trusted, as it was when it was written.
+      if (auto it = saved.find(sh.id);
+          it != saved.end() && (it->second.stream_id == st->id || it->second.stream_id == 0)) {
         init.next_index = it->second.next_index;
         init.window_json = it->second.window_json;
       } else {
@@ -165,7 +174,8 @@ void KinesisPoller::open() {
           init.next_index = sh.next_index;
         }
         // The iterator is fixed now: a restart before the first batch must not move it.
-        if (Status s = storage::save_checkpoint(c, m.uuid, {sh.id, m.event_source_arn, init.next_index, std::nullopt});
+        if (Status s = storage::save_checkpoint(
+                c, m.uuid, {sh.id, m.event_source_arn, init.next_index, std::nullopt, st->id});
             !s.is_ok())
           spdlog::warn("mapping {}: checkpoint not saved: {}", m.uuid, s.message());
       }
@@ -191,19 +201,15 @@ void KinesisPoller::on_opened(std::uint64_t gen, std::vector<ShardInit> shards) 
     auto s = std::make_unique<ShardState>();
     s->index = init.index;
     s->id = init.id;
+    s->stream_id = init.stream_id;
+    s->retention_s = init.retention_s;
     s->read_from = init.next_index;
     s->saved_index = init.next_index;
     s->saved_window = init.window_json;
     if (init.window_json && config_.tumbling_window_s.value_or(0) > 0) {
-      rapidjson::Document d;
-      d.Parse(init.window_json->c_str(), init.window_json->size());
-      if (!d.HasParseError() && d.IsObject() && d.HasMember("start") && d["start"].IsInt64() && d.HasMember("state") &&
-          d["state"].IsObject()) {
-        rapidjson::StringBuffer buf;
-        rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-        d["state"].Accept(w);
-        s->window = OpenWindow{d["start"].GetInt64(), std::string(buf.GetString(), buf.GetSize()),
-                               buf.GetSize() > kMaxWindowState};
+      if (auto w = saved_window_of(*init.window_json)) {
+        const bool too_big = w->state_json.size() > kMaxWindowState;
+        s->window = OpenWindow{w->start_ms, std::move(w->state_json), too_big};
       }
     }
     for (int i = 0; i < lanes; ++i) {
@@ -243,6 +249,10 @@ void KinesisPoller::finish_drain() {
 void KinesisPoller::pause(const char* why) {
   draining_ = false;
   if (!running_ && !opening_) return;
+  // A position newer than the last one handed to SQLite, held back while an earlier save was
+  // in flight, would be lost: that save's completion is dropped once the generation moves.
+  // The DbWorker runs jobs in order, so these land before the reopen job reads them.
+  for (auto& s : shards_) flush_checkpoint(*s);
   ++generation_;
   running_ = false;
   opening_ = false;
@@ -264,19 +274,24 @@ void KinesisPoller::read(ShardState& s) {
       std::clamp<std::size_t>(2 * static_cast<std::size_t>(config_.batch_size) * s.lanes.size(), kMinBuffered,
                               kMaxBuffered);
   if (s.unfinished.size() >= cap) return;
+  const std::size_t byte_cap = kBufferedBytesPerLane * s.lanes.size();
+  if (s.buffered_bytes >= byte_cap) return;
   s.reading = true;
   const int max_records = static_cast<int>(std::min<std::size_t>(10000, cap - s.unfinished.size()));
+  // The read counts raw data; a record's event JSON is its data in base64 (4/3) plus fields.
+  const std::size_t max_bytes = std::min(kReadBytes, (byte_cap - s.buffered_bytes) / 4 * 3);
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   const std::int64_t from = s.read_from;
-  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records,
+  deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, from, max_records, max_bytes, stream_id = s.stream_id,
                            arn = config_.event_source_arn](storage::Connection&) -> storage::DbWorker::Done {
     auto self = weak.lock();
     if (!self) return nullptr;
     auto& engine = *self->deps_.streams;
     storage::Stream* st = engine.find_by_arn(arn);
-    if (!st || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
-      // The stream is gone: start over (and wait for it) from the checkpoints.
+    if (!st || st->id != stream_id || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
+      // The stream is gone (or deleted and recreated under the same ARN): start over (and
+      // wait for it) from the checkpoints.
       return [self, gen](const Status&) {
         boost::asio::post(self->strand_, [self, gen] {
           if (gen != self->generation_ || !self->running_) return;
@@ -288,7 +303,7 @@ void KinesisPoller::read(ShardState& s) {
         });
       };
     }
-    storage::ShardRead r = engine.read(*st, shard, from, max_records, kReadBytes, self->deps_.clock.now_ms());
+    storage::ShardRead r = engine.read(*st, shard, from, max_records, max_bytes, self->deps_.clock.now_ms());
     if (r.records.empty()) {
       // The waiter holds the poller weakly: an engine that outlives the poller drops it unused.
       engine.wait_for_records(*st, shard, r.next_index, self->owner_, [weak, gen, shard] {
@@ -304,20 +319,22 @@ void KinesisPoller::read(ShardState& s) {
         });
       });
     }
-    return [self, gen, shard, r = std::move(r)](const Status&) mutable {
-      boost::asio::post(self->strand_,
-                        [self, gen, shard, r = std::move(r)]() mutable { self->on_read(gen, shard, std::move(r)); });
+    return [self, gen, shard, retention_s = st->retention_hours * 3600, r = std::move(r)](const Status&) mutable {
+      boost::asio::post(self->strand_, [self, gen, shard, retention_s, r = std::move(r)]() mutable {
+        self->on_read(gen, shard, retention_s, std::move(r));
+      });
     };
   });
 }
 
-void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) {
+void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r) {
   if (gen != generation_ || !running_) return;
   ShardState* sp = nullptr;
   for (auto& s : shards_)
     if (s->index == shard) sp = s.get();
   if (!sp) return;
   ShardState& s = *sp;
+  s.retention_s = retention_s;
   s.read_from = std::max(s.read_from, r.next_index);
   s.caught_up = r.next_index >= r.latest_index;
   // An empty read left a waiter behind, which clears `reading` when records come.
@@ -331,6 +348,10 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, storage::ShardRead r) 
     if (lane.queue.empty()) lane.queued_since_ms = now;
     s.unfinished.insert(rec.index);
     std::string json = kinesis_record_json(rec, src);
+    s.buffered_bytes += json.size();
+    // Filtered and encoded: nothing reads the raw data again, and keeping it beside its base64
+    // would hold 2.3 times the bytes.
+    std::string().swap(rec.data);
     lane.queue.push_back(Record{std::move(rec), std::move(json)});
   }
   save_checkpoint(s);
@@ -452,8 +473,10 @@ bool KinesisPoller::form_batch(ShardState& s, Lane& lane) {
     jsons.push_back(std::move(r.json));
     seqs.push_back(r.rec.sequence_number);
   }
+  // Records past the stream's retention are trimmed and given up as RecordAgeExceeded, so with
+  // the defaults (retry and age unlimited) a failing batch still ends (§3.2).
   RetryConfig rc{config_.maximum_retry_attempts.value_or(-1), config_.maximum_record_age_s.value_or(-1),
-                 config_.bisect_on_error.value_or(false)};
+                 config_.bisect_on_error.value_or(false), s.retention_s};
   lane.active.emplace(Active{std::move(records), std::move(jsons), std::move(seqs),
                              BatchRun(std::move(arrivals), rc, final_invoke), 0, 0, 0, false, final_invoke,
                              window_start, std::nullopt});
@@ -533,7 +556,10 @@ void KinesisPoller::on_invoked(std::uint64_t gen, int shard, int lane_index, Inv
 void KinesisPoller::finish_records(ShardState& s, Active& a) {
   const std::size_t done = a.run.done();
   if (done <= a.finished) return;
-  for (std::size_t i = a.finished; i < done; ++i) s.unfinished.erase(a.records[i].rec.index);
+  for (std::size_t i = a.finished; i < done; ++i) {
+    s.unfinished.erase(a.records[i].rec.index);
+    s.buffered_bytes -= std::min(s.buffered_bytes, a.jsons[i].size());
+  }
   a.finished = done;
   save_checkpoint(s);
   read(s);
@@ -627,8 +653,27 @@ std::optional<std::string> KinesisPoller::window_json(const ShardState& s) const
   return window_doc(s.window->start_ms, s.window->state_json);
 }
 
+std::int64_t KinesisPoller::checkpoint_position(const ShardState& s) {
+  return s.unfinished.empty() ? s.read_from : *s.unfinished.begin();
+}
+
+void KinesisPoller::flush_checkpoint(ShardState& s) {
+  const std::int64_t pos = checkpoint_position(s);
+  std::optional<std::string> wj = window_json(s);
+  if (pos == s.saved_index && wj == s.saved_window) return;
+  s.saved_index = pos;
+  s.saved_window = wj;
+  deps_.db.submit_relaxed([uuid = config_.uuid, cp = storage::Checkpoint{s.id, config_.event_source_arn, pos,
+                                                                           std::move(wj), s.stream_id}](
+                              storage::Connection& c) -> storage::DbWorker::Done {
+    if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
+      spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
+    return nullptr;
+  });
+}
+
 void KinesisPoller::save_checkpoint(ShardState& s) {
-  const std::int64_t pos = s.unfinished.empty() ? s.read_from : *s.unfinished.begin();
+  const std::int64_t pos = checkpoint_position(s);
   std::optional<std::string> wj = window_json(s);
   if (s.saving || (pos == s.saved_index && wj == s.saved_window)) return;
   s.saving = true;
@@ -637,7 +682,7 @@ void KinesisPoller::save_checkpoint(ShardState& s) {
   const std::uint64_t gen = generation_;
   const int shard = s.index;
   deps_.db.submit_relaxed([weak = weak_from_this(), gen, shard, uuid = config_.uuid,
-                           cp = storage::Checkpoint{s.id, config_.event_source_arn, pos, wj}](
+                           cp = storage::Checkpoint{s.id, config_.event_source_arn, pos, wj, s.stream_id}](
                               storage::Connection& c) -> storage::DbWorker::Done {
     if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
       spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());

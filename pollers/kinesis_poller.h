@@ -111,10 +111,13 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   struct ShardState {
     int index = 0;
     std::string id;
+    std::int64_t stream_id = 0;  // Stream::id: a stream recreated under the same ARN is another one
+    int retention_s = -1;        // the stream's retention period, as of the last read
     std::int64_t read_from = 0;
     bool reading = false;
     bool caught_up = false;  // the last read reached the shard's end
     std::set<std::int64_t> unfinished;  // indexes read and not finished
+    std::size_t buffered_bytes = 0;     // event JSON of the unfinished records
     std::vector<std::unique_ptr<Lane>> lanes;
     std::optional<OpenWindow> window;  // tumbling: the open window
     // What SQLite has (or is being given).
@@ -126,6 +129,8 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   struct ShardInit {
     int index = 0;
     std::string id;
+    std::int64_t stream_id = 0;
+    int retention_s = -1;
     std::int64_t next_index = 0;
     std::optional<std::string> window_json;
   };
@@ -139,7 +144,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void drain(const char* why);
   void finish_drain();
   void read(ShardState& s);
-  void on_read(std::uint64_t gen, int shard, storage::ShardRead r);
+  void on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r);
   void compile_filter();
   bool record_matches(const storage::StreamRecord& r, const std::string& shard_id) const;
   void drive(ShardState& s, Lane& lane);
@@ -151,7 +156,12 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void deliver_failure(const std::string& destination, const std::string& shard_id, std::string body,
                        std::string object);
   void set_result(const char* result);
+  // Where the shard resumes: its oldest unfinished record, or the next one to read.
+  static std::int64_t checkpoint_position(const ShardState& s);
+  // One save at a time per shard; a newer position waits for the save in flight.
   void save_checkpoint(ShardState& s);
+  // Saves the newest position now, even with a save in flight (pause, before the shard goes).
+  void flush_checkpoint(ShardState& s);
   void arm(ShardState& s, Lane& lane, std::int64_t at_ms);
   void check_stopped();
   KinesisSource source(const ShardState& s) const;

@@ -18,6 +18,12 @@ bool exhausted(const RetryConfig& c, int attempts) {
 
 }  // namespace
 
+int age_limit_s(const RetryConfig& c) {
+  if (c.max_record_age_s < 0) return c.retention_s;
+  if (c.retention_s < 0) return c.max_record_age_s;
+  return std::min(c.max_record_age_s, c.retention_s);
+}
+
 std::int64_t backoff_ms(int failed_attempts) {
   std::int64_t d = kFirstBackoffMs;
   for (int i = 1; i < failed_attempts && d < kMaxBackoffMs; ++i) d *= 2;
@@ -41,7 +47,9 @@ Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_fail
   const std::string& body = outcome.payload;
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {Verdict::kSuccess, 0};
   rapidjson::Document d;
-  d.Parse(body.c_str(), body.size());
+  // Iterative: the body is the function's, and the recursive parser would overflow the stack
+  // on a deep enough nesting.
+  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
   if (d.HasParseError()) return {Verdict::kFailure, 0};
   if (!d.IsObject()) return {Verdict::kSuccess, 0};
   auto it = d.FindMember("batchItemFailures");
@@ -81,7 +89,7 @@ Step BatchRun::next(std::int64_t now_ms) {
       step.wait_until_ms = r.not_before_ms;
       return step;
     }
-    const std::size_t n = count_expired(arrival_ms_, r.begin, r.end, now_ms, config_.max_record_age_s);
+    const std::size_t n = count_expired(arrival_ms_, r.begin, r.end, now_ms, age_limit_s(config_));
     if (n > 0) {
       step.given_up.push_back(
           GiveUp{r.begin, r.begin + n, Condition::kRecordAgeExceeded, std::max(1, r.invokes)});

@@ -8,7 +8,8 @@
 // to process. The top range is the one being worked on:
 //
 //   next(now)                       the top range's leading records older than
-//                                   MaximumRecordAgeInSeconds are given up (RecordAgeExceeded);
+//                                   MaximumRecordAgeInSeconds or the stream's retention are
+//                                   given up (RecordAgeExceeded);
 //                                   then Invoke [begin,end), or Wait until its backoff ends,
 //                                   or Done when the stack is empty
 //   on_result(kSuccess)             pop the range
@@ -38,9 +39,16 @@ namespace esm::pollers {
 
 struct RetryConfig {
   int max_retry_attempts = -1;  // -1: until the records expire
-  int max_record_age_s = -1;    // -1: records never expire
+  int max_record_age_s = -1;    // -1: no MaximumRecordAgeInSeconds
   bool bisect = false;
+  // The stream's retention period: a record past it is trimmed from the stream, and Lambda
+  // gives it up as RecordAgeExceeded (§3.2: "retried until its records expire"). -1: never.
+  int retention_s = -1;
 };
+
+// The age past which a record is given up: the smaller of MaximumRecordAgeInSeconds and the
+// retention period, or -1 when neither is set.
+int age_limit_s(const RetryConfig& c);
 
 // The delay before the next try of a range that has failed `failed_attempts` times (>= 1).
 std::int64_t backoff_ms(int failed_attempts);

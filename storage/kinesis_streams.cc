@@ -138,6 +138,9 @@ std::optional<SequenceParts> parse_sequence_number(std::string_view seq) {
   std::snprintf(check, sizeof check, "%013llu", static_cast<unsigned long long>(fnv1a(head) % 10000000000000ULL));
   if (seq.substr(43) != check) return std::nullopt;
   if (seq[23] != '0') return std::nullopt;  // record indexes are int64: 19 digits
+  // ... and at most INT64_MAX: compared as digit strings of one length, before num() would
+  // overflow on a crafted number.
+  if (seq.substr(24, 19) > std::string_view("9223372036854775807")) return std::nullopt;
   SequenceParts p;
   p.stream_id = num(2, 15);
   p.shard = static_cast<int>(num(17, 6));

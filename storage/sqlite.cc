@@ -147,6 +147,12 @@ CREATE TABLE stream_checkpoints(
   PRIMARY KEY(mapping_uuid, shard_id)
 ) WITHOUT ROWID;
 )sql",
+    // A checkpoint names the stream it was written for by Stream::id, which is never reused:
+    // a stream deleted and recreated under the same name (and ARN) starts afresh instead of
+    // resuming at the old stream's index. Rows written before this version have 0.
+    R"sql(
+ALTER TABLE stream_checkpoints ADD COLUMN stream_id INTEGER NOT NULL DEFAULT 0;
+)sql",
 }};
 
 }  // namespace

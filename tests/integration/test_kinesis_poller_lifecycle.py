@@ -77,6 +77,22 @@ class KinesisLifecycleTest(KinesisTestCase):
         self.wait_delivered({"b1", "b2"})
         self.assertEqual(self.delivered(), ["a1", "a2", "b1", "b2"])
 
+    def test_a_stream_deleted_and_recreated_under_the_same_name_is_read_from_its_start(self):
+        stream, arn = self.make_stream(1)
+        uuid = self.make_kinesis_mapping(arn, BatchSize=10)
+        old = [f"old{i}" for i in range(25)]
+        self.put(stream, old)
+        self.wait_delivered(set(old))
+        self.wait_result(uuid, "OK")
+        self.kin.delete_stream(StreamName=stream)
+        self.make_stream(1, name=stream)
+        # The old checkpoint is at index 25: resumed on the new stream, it would skip these.
+        new = [f"new{i}" for i in range(30)]
+        self.put(stream, new)
+        self.wait_delivered(set(new), timeout=15)
+        time.sleep(0.3)  # a late redelivery would show up by now
+        self.assertEqual(sorted(self.delivered()), sorted(old + new), "every record once, none skipped")
+
     def test_a_batch_in_flight_when_the_mapping_is_disabled_finishes_and_is_not_sent_again(self):
         stream, arn = self.make_stream(1)
         self.fn.behave(slow(1.0))

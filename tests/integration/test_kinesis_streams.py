@@ -301,6 +301,14 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
         self.assert_kinesis_error(raw(self.esmd, "CreateStream", {"StreamName": 5, "ShardCount": 1}),
                                   "SerializationException")
 
+    def test_a_body_of_deeply_nested_brackets_is_a_serialization_error_and_esmd_stays_up(self):
+        for op in ("CreateStream", "PutRecord", "PutRecords"):
+            self.assert_kinesis_error(raw(self.esmd, op, b"[" * 200_000), "SerializationException")
+            self.assert_kinesis_error(raw(self.esmd, op, b"[" * 200_000 + b"]" * 200_000), "SerializationException")
+        name = self.create()
+        self.assertEqual(self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+                         ["StreamStatus"], "ACTIVE")
+
     def test_an_unknown_operation_is_unknown_operation_exception(self):
         self.assert_kinesis_error(raw(self.esmd, "MakeCoffee", {}), "UnknownOperationException")
 

@@ -115,6 +115,25 @@ TEST_CASE("a window response without an object state is not a valid window answe
   CHECK_FALSE(window_state_of(R"({"state":3})"));
 }
 
+TEST_CASE("a window state nested deeper than the limit is not a valid window answer, however deep") {
+  auto nested = [](std::size_t depth) {
+    std::string s;
+    for (std::size_t i = 1; i < depth; ++i) s += R"({"a":)";
+    s += "{}";
+    s += std::string(depth - 1, '}');
+    return s;
+  };
+  CHECK(window_state_of(R"({"state":)" + nested(kMaxWindowStateDepth) + "}") == nested(kMaxWindowStateDepth));
+  CHECK_FALSE(window_state_of(R"({"state":)" + nested(kMaxWindowStateDepth + 1) + "}"));
+  CHECK_FALSE(window_state_of(R"({"state":)" + nested(100'000) + "}"));
+  CHECK_FALSE(window_state_of(R"({"state":)" + std::string(1'000'000, '[')));
+  CHECK_FALSE(saved_window_of(R"({"start":0,"state":)" + nested(100'000) + "}"));
+  auto w = saved_window_of(R"({"start":120000,"state":{"n":[1,{"m":2}]}})");
+  REQUIRE(w);
+  CHECK(w->start_ms == 120000);
+  CHECK(w->state_json == R"({"n":[1,{"m":2}]})");
+}
+
 TEST_CASE("the failure record after a function error has the recorded shape") {
   auto d = parse(failure_record_json(failure()));
   CHECK(std::string(d["requestContext"]["requestId"].GetString()) == "5b0c4f6e-2d9a-4f1b-a3c8-7e6d5c4b3a21");

@@ -203,6 +203,17 @@ TEST_CASE("invalid partial-batch responses are a complete failure") {
   }
 }
 
+TEST_CASE("a partial-batch response nested 100,000 or 1,000,000 deep is a complete failure, not a stack overflow") {
+  const auto s = seqs(3);
+  const std::string open(100'000, '[');
+  const std::string close(100'000, ']');
+  CHECK(judge_stream_batch(success(open), true, s, 0, 3).verdict == Verdict::kFailure);
+  const std::string nested = R"({"batchItemFailures":)" + open + close + "}";
+  CHECK(judge_stream_batch(success(nested), true, s, 0, 3).verdict == Verdict::kFailure);
+  // Deep enough to overflow an 8 MB stack through the recursive parser, even in Release.
+  CHECK(judge_stream_batch(success(std::string(1'000'000, '[')), true, s, 0, 3).verdict == Verdict::kFailure);
+}
+
 TEST_CASE("a valid partial response fails from the lowest listed sequence number") {
   const auto s = seqs(5);
   Judgement j = judge_stream_batch(success(report({s[3], s[2], s[4]})), true, s, 1, 5);
@@ -311,6 +322,33 @@ TEST_CASE("records expiring while their batch retries are reported with the invo
   CHECK(events.back().count == invocations);
   // Tries at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s; at 61.5 s the record is past 60 s.
   CHECK(invocations == 7);
+}
+
+TEST_CASE("the age limit is the smaller of MaximumRecordAgeInSeconds and the retention period") {
+  CHECK(age_limit_s(RetryConfig{-1, -1, false, -1}) == -1);
+  CHECK(age_limit_s(RetryConfig{-1, -1, false, 86400}) == 86400);
+  CHECK(age_limit_s(RetryConfig{-1, 60, false, 86400}) == 60);
+  CHECK(age_limit_s(RetryConfig{-1, 604800, false, 86400}) == 86400);
+  CHECK(age_limit_s(RetryConfig{-1, 60, false, -1}) == 60);
+}
+
+TEST_CASE("with unlimited retries and record age a failing batch is given up when retention trims it") {
+  testing::FakeClock clock(10'000'000);
+  const std::int64_t t0 = clock.now_ms();
+  BatchRun run({t0, t0 + 1000, t0 + 2000}, RetryConfig{-1, -1, false, 24 * 3600});
+  int invocations = 0;
+  auto events = drive(run, clock, [&](std::size_t, std::size_t) {
+    ++invocations;
+    return std::pair{Judgement{Verdict::kFailure, 0}, 0L};
+  });
+  INFO(describe(events));
+  REQUIRE(events.back().kind == Event::kGiveUp);
+  CHECK(events.back().condition == Condition::kRecordAgeExceeded);
+  CHECK(events.back().count == invocations);
+  // Backoff reaches 30 s after 0.5+1+...+16 s: about 2,880 tries fill a day.
+  CHECK(invocations > 2000);
+  CHECK(clock.now_ms() - t0 > 24LL * 3600 * 1000);
+  CHECK(clock.now_ms() - t0 < 24LL * 3600 * 1000 + 3 * 30'000);
 }
 
 TEST_CASE("invoke errors are retried without counting an attempt and never bisect") {

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <future>
 #include <string>
@@ -137,6 +139,26 @@ TEST_CASE("a mangled or invented sequence number does not parse") {
   CHECK_FALSE(parse_sequence_number(seq));
   CHECK_FALSE(parse_sequence_number("49" + std::string(54, '0')));
   CHECK_FALSE(parse_sequence_number("12345"));
+}
+
+TEST_CASE("a sequence number whose record index is past INT64_MAX does not parse, even with valid check digits") {
+  // The check digits are FNV-1a of the first 43 digits, mod 10^13, as esmd writes them.
+  auto with_check = [](const std::string& head) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (char ch : head) {
+      h ^= static_cast<unsigned char>(ch);
+      h *= 1099511628211ULL;
+    }
+    char check[16];
+    std::snprintf(check, sizeof check, "%013llu", static_cast<unsigned long long>(h % 10000000000000ULL));
+    return head + check;
+  };
+  const std::string prefix = "49" + std::string(14, '0') + "1" + "000000" + "0";
+  auto max = parse_sequence_number(with_check(prefix + "9223372036854775807"));
+  REQUIRE(max);
+  CHECK(max->record_index == INT64_MAX);
+  CHECK_FALSE(parse_sequence_number(with_check(prefix + "9223372036854775808")));
+  CHECK_FALSE(parse_sequence_number(with_check(prefix + "9999999999999999999")));
 }
 
 TEST_CASE("read returns records from an index, bounded by count and bytes, and how far behind it is") {

@@ -5,23 +5,13 @@
 # bench/results/control_plane.md. Takes about three minutes.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
-build="${ESMD_BENCH_BUILD_DIR:-$root/build-bench}"
+bench_name=control_plane
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_wrk
+need_moto
 
-if ! command -v wrk >/dev/null 2>&1; then
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-  echo "control_plane: installing wrk"
-  $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends wrk >/dev/null
-fi
-if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
-  echo "control_plane: moto is not installed (python3 -m moto.server); install it with pip install 'moto[server]'" >&2
-  exit 1
-fi
+# ESMD_BIN=/path/to/esmd measures that binary instead of building one.
+esmd="$(esmd_binary)"
 
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESMD_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" >/dev/null
-
-exec python3 "$here/control_plane.py" --esmd "$build/esmd" "$@"
+exec python3 "$here/control_plane.py" --esmd "$esmd" "$@"

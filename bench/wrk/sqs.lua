@@ -87,21 +87,11 @@ function request()
   return wrk.format(nil, nil, nil, '{"QueueUrl":' .. q(url) .. ',"Entries":[' .. table.concat(entries, ",") .. ']}')
 end
 
-local function count(s, pat)
-  local c, i = 0, 1
-  while true do
-    local j = string.find(s, pat, i, true)
-    if not j then return c end
-    c = c + 1
-    i = j + #pat
-  end
-end
-
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
   if status < 200 or status >= 300 then return end
   if op == "receive" then
-    local got = count(body, '"ReceiptHandle"')
+    local got = common.count(body, '"ReceiptHandle"')
     msgs = msgs + got
     if got == 0 then empty = empty + 1 end
   elseif op == "consume" then
@@ -114,7 +104,7 @@ function response(status, headers, body)
   elseif op == "send" then
     msgs = msgs + 1
   else
-    local f = count(body, '"SenderFault"')
+    local f = common.count(body, '"SenderFault"')
     failed = failed + f
     msgs = msgs + 10 - f
   end

@@ -94,8 +94,13 @@ class Esmd:
             self.proc.wait()
         self.proc = None
 
-    def restart(self):
-        self.stop()
+    def restart(self, kill=False):
+        """Stops esmd (SIGTERM, or SIGKILL with kill=True) and starts it again on the same port
+        and data directory."""
+        if kill:
+            self.kill9()
+        else:
+            self.stop()
         return self.start(self.port)
 
     def cleanup(self):

@@ -17,12 +17,7 @@ class KinesisDurabilityTest(unittest.TestCase):
         self.esmd.cleanup()
 
     def reopen(self, kill):
-        port = self.esmd.port
-        if kill:
-            self.esmd.kill9()
-        else:
-            self.esmd.stop()
-        self.esmd.start(port)
+        self.esmd.restart(kill=kill)
         self.kinesis = self.esmd.client("kinesis")
 
     def read_shard(self, name, shard):

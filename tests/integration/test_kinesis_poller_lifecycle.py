@@ -13,11 +13,7 @@ class KinesisLifecycleTest(KinesisTestCase):
     in_memory = False
 
     def restart_and_wait(self, uuid, kill=False):
-        if kill:
-            self.esmd.kill9()
-            self.esmd.start(self.esmd.port)
-        else:
-            self.esmd.restart()
+        self.esmd.restart(kill=kill)
         self.wait_state(uuid, "Enabled")
 
     def test_a_restart_resumes_after_the_last_successful_batch(self):

@@ -30,13 +30,9 @@ class PersistenceTest(unittest.TestCase):
         self.esmd.cleanup()
 
     def reopen(self, kill=False, transition_delay_ms=None):
-        if kill:
-            self.esmd.kill9()
-        else:
-            self.esmd.stop()
         if transition_delay_ms is not None:
             self.esmd.transition_delay_ms = transition_delay_ms
-        self.esmd.start(self.esmd.port)
+        self.esmd.restart(kill=kill)
         self.lam = self.esmd.client("lambda")
 
     def test_a_restart_keeps_mappings_states_configuration_tags_and_run_time_functions(self):

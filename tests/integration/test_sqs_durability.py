@@ -21,12 +21,7 @@ class SqsDurabilityTest(SqsTestCase, unittest.TestCase):
         self.esmd.cleanup()
 
     def reopen(self, kill):
-        port = self.esmd.port
-        if kill:
-            self.esmd.kill9()
-        else:
-            self.esmd.stop()
-        self.esmd.start(port)
+        self.esmd.restart(kill=kill)
         self.sqs = self.esmd.client("sqs")
 
     def receive_all(self, url, **kwargs):

@@ -68,14 +68,6 @@ InvokeOutcome function_error(std::string function_error, std::string payload, st
   return o;
 }
 
-InvokeOutcome invoke_error(int http_status, std::string detail) {
-  InvokeOutcome o;
-  o.status = InvokeStatus::kInvokeError;
-  o.http_status = http_status;
-  o.detail = std::move(detail);
-  return o;
-}
-
 std::string seconds(int ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", ms / 1000.0);
@@ -83,6 +75,14 @@ std::string seconds(int ms) {
 }
 
 }  // namespace
+
+InvokeOutcome invoke_error(int http_status, std::string detail) {
+  InvokeOutcome o;
+  o.status = InvokeStatus::kInvokeError;
+  o.http_status = http_status;
+  o.detail = std::move(detail);
+  return o;
+}
 
 std::string error_payload(std::string_view message, std::string_view type) {
   rapidjson::StringBuffer buf;

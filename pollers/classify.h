@@ -37,6 +37,9 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // Lambda's synchronous response payload limit.
 inline constexpr std::size_t kMaxResponseBytes = 6 * 1024 * 1024;
 
+// An outcome for a call that never reached the function (http_status 0 when no HTTP answer came).
+InvokeOutcome invoke_error(int http_status, std::string detail);
+
 // A complete HTTP response from an http target.
 InvokeOutcome classify_http(int status, const HttpHeaders& headers, std::string body);
 

@@ -17,14 +17,6 @@ namespace net = boost::asio;
 
 namespace {
 
-InvokeOutcome invoke_error(int http_status, std::string detail) {
-  InvokeOutcome o;
-  o.status = InvokeStatus::kInvokeError;
-  o.http_status = http_status;
-  o.detail = std::move(detail);
-  return o;
-}
-
 std::string percent_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -58,19 +58,7 @@ KinesisPoller::KinesisPoller(PollerDeps deps, Mapping mapping)
   std::string fn = "function";
   if (auto ref = parse_function_ref(config_.function_arn)) fn = ref->name;
   role_arn_ = "arn:aws:iam::" + config_.account + ":role/" + fn + "-role";
-  compile_filter();
-}
-
-void KinesisPoller::compile_filter() {
-  auto f = EventFilter::compile(config_.filter_patterns);
-  if (!f) {
-    // The control plane accepted these patterns; if esmd's matcher cannot, delivering
-    // everything loses nothing, while skipping with a guess would checkpoint past records.
-    spdlog::warn("mapping {}: filter criteria do not compile; delivering every record", config_.uuid);
-    filter_ = std::make_shared<const EventFilter>();
-    return;
-  }
-  filter_ = std::make_shared<const EventFilter>(std::move(*f));
+  filter_ = compile_mapping_filter(config_);
 }
 
 void KinesisPoller::start() {
@@ -114,7 +102,7 @@ void KinesisPoller::apply(Mapping mapping) {
   const bool changed = !same_processing(config_, mapping);
   const bool new_filter = mapping.filter_patterns != config_.filter_patterns;
   config_ = std::move(mapping);
-  if (new_filter) compile_filter();
+  if (new_filter) filter_ = compile_mapping_filter(config_);
   if (was_polling && !should_poll()) {
     drain("mapping not enabled");
   } else if (changed && (running_ || opening_)) {

@@ -145,7 +145,6 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void finish_drain();
   void read(ShardState& s);
   void on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r);
-  void compile_filter();
   bool record_matches(const storage::StreamRecord& r, const std::string& shard_id) const;
   void drive(ShardState& s, Lane& lane);
   bool form_batch(ShardState& s, Lane& lane);

@@ -3,12 +3,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
+#include <memory>
 
 #include "core/clock.h"
 #include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invoke.h"
 #include "core/mapping.h"
+#include "pollers/filter.h"
 #include "storage/db_worker.h"
 #include "storage/kinesis_streams.h"
 #include "storage/sqs_queues.h"
@@ -38,5 +40,10 @@ class Poller {
   // Stops polling; on_stopped runs (on the poller's strand) once no invocation is in flight.
   virtual void stop(std::function<void()> on_stopped) = 0;
 };
+
+// The mapping's FilterCriteria, compiled. The API refuses patterns that do not compile, so only
+// a hand-edited database gets a failure here: the poller then delivers every record, since
+// filtering with a guess could delete messages or checkpoint past records.
+std::shared_ptr<const EventFilter> compile_mapping_filter(const Mapping& m);
 
 }  // namespace esm::pollers

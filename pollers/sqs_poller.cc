@@ -19,19 +19,7 @@ constexpr auto kRetryDelay = std::chrono::seconds(1);
 
 SqsPoller::SqsPoller(PollerDeps deps, Mapping mapping)
     : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)), retry_timer_(strand_), config_(std::move(mapping)) {
-  compile_filter();
-}
-
-void SqsPoller::compile_filter() {
-  auto f = EventFilter::compile(config_.filter_patterns);
-  if (!f) {
-    // The API refuses invalid patterns, so only a hand-edited database gets here. Delivering
-    // everything loses nothing; filtering with a guess could delete messages.
-    spdlog::warn("mapping {}: filter criteria do not compile; delivering every message", config_.uuid);
-    filter_ = std::make_shared<const EventFilter>();
-    return;
-  }
-  filter_ = std::make_shared<const EventFilter>(std::move(*f));
+  filter_ = compile_mapping_filter(config_);
 }
 
 void SqsPoller::start() {
@@ -84,7 +72,7 @@ void SqsPoller::apply(Mapping mapping) {
   }
   const bool new_filter = mapping.filter_patterns != config_.filter_patterns;
   config_ = std::move(mapping);
-  if (new_filter) compile_filter();
+  if (new_filter) filter_ = compile_mapping_filter(config_);
   if (was_polling && !should_poll()) {
     ++generation_;
     drop_unsent();

@@ -79,7 +79,6 @@ class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPo
   void maybe_receive();
   void on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got);
   void add_to_batch(storage::Received r, std::string record);
-  void compile_filter();
   void delete_messages(std::vector<std::string> receipts);
   void seal();
   bool groups_free(const Batch& b) const;

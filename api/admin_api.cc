@@ -294,23 +294,23 @@ void AdminApi::handle(Request req, Reply reply) {
             write_spec(w, f);
             reply(json(200, buf));
           };
-        });
+        }, [reply](const Status& s) { reply(lambda_error(s)); });
         return;
       }
       if (method == "DELETE") {
         db_.submit([this, name, reply](storage::Connection& c) -> storage::DbWorker::Done {
           Status s = storage::delete_function(c, name);
           return [this, name, s, reply](const Status& commit) {
+            if (!commit.is_ok()) return reply(lambda_error(commit));
             // A function given on the command line is not in the table; removing it is fine too.
             const bool known = functions_.remove(name);
-            if (!commit.is_ok()) return reply(lambda_error(commit));
             if (!s.is_ok() && !known) return reply(lambda_error(s));
             Response r;
             r.status = 204;
             r.content_type.clear();
             reply(std::move(r));
           };
-        });
+        }, [reply](const Status& s) { reply(lambda_error(s)); });
         return;
       }
     }

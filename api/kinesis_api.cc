@@ -1016,8 +1016,9 @@ void KinesisApi::handle(Request req, Reply reply) {
       reply(std::move(*resp));
     };
   };
-  if (is_read(op)) db_.submit_relaxed(std::move(job));
-  else db_.submit(std::move(job));
+  auto refused = [reply](const Status& s) { reply(error_response(s)); };
+  if (is_read(op)) db_.submit_relaxed(std::move(job), std::move(refused));
+  else db_.submit(std::move(job), std::move(refused));
 }
 
 }  // namespace esm::api

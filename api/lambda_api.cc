@@ -295,6 +295,7 @@ void LambdaApi::handle(Request req, Reply reply) {
 }
 
 void LambdaApi::run_job(Reply reply, std::function<Response(storage::Connection&)> fn) {
+  auto refused = [reply](const Status& s) { reply(lambda_error(s)); };
   db_.submit([reply = std::move(reply), fn = std::move(fn)](storage::Connection& c) mutable -> storage::DbWorker::Done {
     auto resp = std::make_shared<Response>();
     try {
@@ -310,11 +311,16 @@ void LambdaApi::run_job(Reply reply, std::function<Response(storage::Connection&
       }
       reply(std::move(*resp));
     };
-  });
+  }, std::move(refused));
 }
 
 void LambdaApi::notify(const Mapping& m, bool removed) {
-  if (observer_) observer_(m, removed);
+  // The pollers hear of a change only once it is committed: a rolled-back Create must not
+  // start a poller, nor a rolled-back Delete stop one.
+  if (!observer_) return;
+  db_.defer([observer = observer_, m, removed](const Status& commit) {
+    if (commit.is_ok()) observer(m, removed);
+  });
 }
 
 Result<std::string> LambdaApi::resolve_function(const std::string& function_name, const std::string& region) const {

@@ -818,7 +818,7 @@ void SqsApi::handle(Request req, Reply reply) {
       if (!commit.is_ok()) return reply(error_response(protocol, internal_error("The change could not be saved."), request_id));
       reply(std::move(*resp));
     };
-  });
+  }, [reply, protocol, request_id](const Status& s) { reply(error_response(protocol, s, request_id)); });
 }
 
 }  // namespace esm::api

@@ -174,6 +174,18 @@ void KinesisPoller::open() {
         self->on_opened(gen, std::move(inits));
       });
     };
+  }, [weak = weak_from_this(), gen](const Status& refused) {
+    auto self = weak.lock();
+    if (!self) return;
+    spdlog::warn("mapping {}: checkpoints not read: {}", self->config_.uuid, refused.message());
+    boost::asio::post(self->strand_, [self, gen] {
+      if (gen != self->generation_) return;
+      self->opening_ = false;
+      self->retry_timer_.expires_after(kReopenDelay);
+      self->retry_timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) self->open();
+      });
+    });
   });
 }
 
@@ -252,7 +264,7 @@ void KinesisPoller::pause(const char* why) {
     deps_.db.submit_relaxed([engine = deps_.streams, owner = owner_](storage::Connection&) -> storage::DbWorker::Done {
       engine->cancel_waiters(owner);
       return nullptr;
-    });
+    }, nullptr);
   }
 }
 
@@ -312,6 +324,19 @@ void KinesisPoller::read(ShardState& s) {
         self->on_read(gen, shard, retention_s, std::move(r));
       });
     };
+  }, [weak = weak_from_this(), gen](const Status& refused) {
+    // Nothing was read: start over from the checkpoints once the database is back.
+    auto self = weak.lock();
+    if (!self) return;
+    boost::asio::post(self->strand_, [self, gen, why = refused.message()] {
+      if (gen != self->generation_ || !self->running_) return;
+      spdlog::warn("mapping {}: shard read refused: {}", self->config_.uuid, why);
+      self->pause("database unavailable");
+      self->retry_timer_.expires_after(kReopenDelay);
+      self->retry_timer_.async_wait([self](const boost::system::error_code& ec) {
+        if (!ec) self->open();
+      });
+    });
   });
 }
 
@@ -608,6 +633,8 @@ void KinesisPoller::deliver_failure(const std::string& destination, const std::s
       auto sent = queues->send(c, *q, std::move(in), clock->now_ms());
       if (!sent) spdlog::warn("mapping {}: failure record not sent: {}", uuid, sent.status().message());
       return nullptr;
+    }, [uuid = config_.uuid](const Status& s) {
+      spdlog::warn("mapping {}: failure record not sent: {}", uuid, s.message());
     });
     return;
   }
@@ -633,7 +660,7 @@ void KinesisPoller::set_result(const char* result) {
     if (Status s = storage::set_last_processing_result(c, uuid, r); !s.is_ok())
       spdlog::warn("mapping {}: LastProcessingResult not saved: {}", uuid, s.message());
     return nullptr;
-  });
+  }, nullptr);
 }
 
 std::optional<std::string> KinesisPoller::window_json(const ShardState& s) const {
@@ -657,7 +684,7 @@ void KinesisPoller::flush_checkpoint(ShardState& s) {
     if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
       spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
     return nullptr;
-  });
+  }, [uuid = config_.uuid](const Status& st) { spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message()); });
 }
 
 void KinesisPoller::save_checkpoint(ShardState& s) {
@@ -674,18 +701,26 @@ void KinesisPoller::save_checkpoint(ShardState& s) {
                               storage::Connection& c) -> storage::DbWorker::Done {
     if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
       spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
-    return [weak, gen, shard](const Status&) {
+    return [weak, gen, shard](const Status& commit) {
       auto self = weak.lock();
       if (!self) return;
-      boost::asio::post(self->strand_, [self, gen, shard] {
-        if (gen != self->generation_) return;
-        for (auto& sp : self->shards_)
-          if (sp->index == shard) {
-            sp->saving = false;
-            self->save_checkpoint(*sp);
-          }
-      });
+      self->on_checkpoint_saved(gen, shard, commit);
     };
+  }, [weak = weak_from_this(), gen, shard](const Status& refused) {
+    if (auto self = weak.lock()) self->on_checkpoint_saved(gen, shard, refused);
+  });
+}
+
+void KinesisPoller::on_checkpoint_saved(std::uint64_t gen, int shard, const Status& commit) {
+  boost::asio::post(strand_, [self = shared_from_this(), gen, shard, ok = commit.is_ok()] {
+    if (gen != self->generation_) return;
+    for (auto& sp : self->shards_)
+      if (sp->index == shard) {
+        sp->saving = false;
+        // Not on disk: the next save writes the position again instead of trusting it.
+        if (!ok) sp->saved_index = -1;
+        else self->save_checkpoint(*sp);
+      }
   });
 }
 

@@ -161,6 +161,8 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void save_checkpoint(ShardState& s);
   // Saves the newest position now, even with a save in flight (pause, before the shard goes).
   void flush_checkpoint(ShardState& s);
+  // Any thread: a save's commit (or refusal) came back.
+  void on_checkpoint_saved(std::uint64_t gen, int shard, const Status& commit);
   void arm(ShardState& s, Lane& lane, std::int64_t at_ms);
   void check_stopped();
   KinesisSource source(const ShardState& s) const;

@@ -41,7 +41,7 @@ void SqsPoller::stop(std::function<void()> on_stopped) {
     self->deps_.db.submit_relaxed([queues = &self->deps_.queues, owner](storage::Connection&) -> storage::DbWorker::Done {
       queues->cancel_waiters(owner);
       return nullptr;
-    });
+    }, nullptr);
     self->check_stopped();
   });
 }
@@ -81,7 +81,7 @@ void SqsPoller::apply(Mapping mapping) {
     deps_.db.submit_relaxed([queues = &deps_.queues, owner](storage::Connection&) -> storage::DbWorker::Done {
       queues->cancel_waiters(owner);
       return nullptr;
-    });
+    }, nullptr);
   } else if (!was_polling && should_poll()) {
     spdlog::info("mapping {}: poller running", config_.uuid);
   }
@@ -111,30 +111,31 @@ void SqsPoller::maybe_receive() {
   const std::string arn = config_.event_source_arn;
   // The job and the long poll hold the poller weakly: one the DbWorker or the queue engine drops
   // at shutdown must not be its last owner (its timer must die before the io_context).
+  auto deliver = [weak = weak_from_this(), gen](Result<std::vector<storage::Received>> got) {
+    auto poller = weak.lock();
+    if (!poller) return;  // gone: the messages return after their visibility timeout
+    boost::asio::post(poller->strand_, [poller, gen, got = std::move(got)]() mutable {
+      poller->on_received(gen, std::move(got));
+    });
+  };
   deps_.db.submit_relaxed([weak = weak_from_this(), arn, opt, window, fn_timeout_s,
-                           gen](storage::Connection& c) mutable -> storage::DbWorker::Done {
+                           deliver](storage::Connection& c) mutable -> storage::DbWorker::Done {
     auto self = weak.lock();
     if (!self) return nullptr;
     auto& queues = self->deps_.queues;
     storage::Queue* q = queues.find_by_arn(arn);
-    auto deliver = [weak, gen](Result<std::vector<storage::Received>> got) {
-      auto poller = weak.lock();
-      if (!poller) return;  // gone: the messages return after their visibility timeout
-      boost::asio::post(poller->strand_, [poller, gen, got = std::move(got)]() mutable {
-        poller->on_received(gen, std::move(got));
-      });
-    };
     if (!q) {
-      self->deps_.db.defer([deliver] {
-        deliver(storage::sqs_error(storage::SqsError::kNonExistentQueue, "The specified queue does not exist."));
-      });
-      return nullptr;
+      return [deliver](const Status& commit) {
+        deliver(commit.is_ok() ? storage::sqs_error(storage::SqsError::kNonExistentQueue,
+                                                    "The specified queue does not exist.")
+                               : commit);
+      };
     }
     // With a window the messages must outlive the wait plus the invocation (§2.2).
     if (window > 0 && window + fn_timeout_s > q->visibility_timeout_s) opt.visibility_timeout_s = window + fn_timeout_s + 30;
     queues.receive(c, *q, opt, self->deps_.clock.now_ms(), deliver);
     return nullptr;
-  });
+  }, [deliver](const Status& s) { deliver(s); });
 }
 
 void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got) {
@@ -255,7 +256,7 @@ void SqsPoller::delete_messages(std::vector<std::string> receipts) {
     if (storage::Queue* q = queues->find_by_arn(arn))
       for (const auto& h : receipts) (void)queues->delete_message(c, *q, h);
     return nullptr;
-  });
+  }, nullptr);
 }
 
 void SqsPoller::release(std::vector<std::string> receipts) {
@@ -264,7 +265,7 @@ void SqsPoller::release(std::vector<std::string> receipts) {
                            receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
     if (storage::Queue* q = queues->find_by_arn(arn)) queues->release(c, *q, receipts, clock->now_ms());
     return nullptr;
-  });
+  }, nullptr);
 }
 
 void SqsPoller::retry_later() {

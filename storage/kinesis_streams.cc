@@ -340,7 +340,7 @@ Status StreamEngine::delete_stream(Connection& c, Stream& s) {
     if (Status r = st.run(); !r.is_ok()) return r;
   }
   for (auto it = waiters_.lower_bound({s.id, 0}); it != waiters_.end() && it->first.first == s.id;) {
-    for (auto& w : it->second) db_.defer(std::move(w.cb));
+    for (auto& w : it->second) db_.defer([cb = std::move(w.cb)](const Status&) { cb(); });
     it = waiters_.erase(it);
   }
   for (auto it = usage_.lower_bound({s.id, 0}); it != usage_.end() && it->first.first == s.id;) it = usage_.erase(it);
@@ -459,7 +459,7 @@ std::int64_t StreamEngine::index_at_timestamp(const Stream& s, int shard, std::i
 void StreamEngine::wait_for_records(Stream& s, int shard, std::int64_t from, std::string owner,
                                     std::function<void()> cb) {
   if (s.shards[static_cast<std::size_t>(shard)].next_index > from) {
-    db_.defer(std::move(cb));
+    db_.defer([cb = std::move(cb)](const Status&) { cb(); });
     return;
   }
   waiters_[{s.id, shard}].push_back(Waiter{from, std::move(owner), std::move(cb)});
@@ -479,7 +479,7 @@ void StreamEngine::serve_waiters(Stream& s, int shard) {
   const std::int64_t next = s.shards[static_cast<std::size_t>(shard)].next_index;
   auto& list = it->second;
   auto keep = std::stable_partition(list.begin(), list.end(), [&](const Waiter& w) { return w.from >= next; });
-  for (auto w = keep; w != list.end(); ++w) db_.defer(std::move(w->cb));
+  for (auto w = keep; w != list.end(); ++w) db_.defer([cb = std::move(w->cb)](const Status&) { cb(); });
   list.erase(keep, list.end());
   if (list.empty()) waiters_.erase(it);
 }

@@ -470,7 +470,9 @@ Status QueueEngine::delete_queue(Connection& c, Queue& q) {
   for (auto& w : q.waiters) {
     if (w->done) continue;
     w->done = true;
-    db_.defer([cb = w->callback] { cb(sqs_error(SqsError::kNonExistentQueue, "The specified queue does not exist.")); });
+    db_.defer([cb = w->callback](const Status& commit) {
+      cb(commit.is_ok() ? sqs_error(SqsError::kNonExistentQueue, "The specified queue does not exist.") : commit);
+    });
   }
   spdlog::info("sqs: queue {} deleted", q.arn);
   schedule(q, std::nullopt);
@@ -894,7 +896,10 @@ void QueueEngine::serve_waiters(Connection& c, Queue& q, std::int64_t now_ms) {
     if (got.empty()) return;
     w->done = true;
     q.waiters.pop_front();
-    db_.defer([cb = w->callback, got = std::move(got)]() mutable { cb(std::move(got)); });
+    db_.defer([cb = w->callback, got = std::move(got)](const Status& commit) mutable {
+      if (!commit.is_ok()) return cb(commit);
+      cb(std::move(got));
+    });
   }
 }
 
@@ -903,7 +908,10 @@ void QueueEngine::receive(Connection& c, Queue& q, const ReceiveOptions& opt, st
   serve_waiters(c, q, now_ms);
   std::vector<Received> got = take_visible(c, q, opt, now_ms);
   if (!got.empty() || opt.wait_ms <= 0) {
-    db_.defer([cb = std::move(cb), got = std::move(got)]() mutable { cb(std::move(got)); });
+    db_.defer([cb = std::move(cb), got = std::move(got)](const Status& commit) mutable {
+      if (!commit.is_ok()) return cb(commit);
+      cb(std::move(got));
+    });
     return;
   }
   auto w = std::make_shared<Queue::Waiter>();
@@ -962,7 +970,10 @@ void QueueEngine::cancel_waiters(const std::string& owner) {
     for (auto& w : q->waiters) {
       if (w->done || w->options.owner != owner) continue;
       w->done = true;
-      db_.defer([cb = w->callback] { cb(std::vector<Received>{}); });
+      db_.defer([cb = w->callback](const Status& commit) {
+        if (!commit.is_ok()) return cb(commit);
+        cb(std::vector<Received>{});
+      });
     }
   }
 }
@@ -1008,7 +1019,10 @@ void QueueEngine::process(Connection& c, Queue& q, std::int64_t now_ms) {
   for (auto& w : q.waiters) {
     if (!w->done && w->deadline_ms <= now_ms) {
       w->done = true;
-      db_.defer([cb = w->callback] { cb(std::vector<Received>{}); });
+      db_.defer([cb = w->callback](const Status& commit) {
+        if (!commit.is_ok()) return cb(commit);
+        cb(std::vector<Received>{});
+      });
     }
   }
   while (!q.waiters.empty() && q.waiters.front()->done) q.waiters.pop_front();

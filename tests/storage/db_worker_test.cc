@@ -109,7 +109,7 @@ TEST_CASE("jobs queued together run in one transaction and complete only after a
       return [&rec, i](const Status& commit) {
         rec.add("done" + std::to_string(i) + (commit.is_ok() ? "" : " failed"));
       };
-    });
+    }, nullptr);
   }
   worker.start(nullptr);
   REQUIRE(rec.wait_for_count(6));
@@ -124,12 +124,12 @@ TEST_CASE("a failed commit is reported to every completion of the group and noth
   worker.submit([&rec](Connection& c) -> DbWorker::Done {
     (void)put_function(c, {"f", "builtin:ok", 3000, 1});
     return [&rec](const Status& commit) { rec.add(commit.is_ok() ? "ok" : "failed"); };
-  });
+  }, nullptr);
   worker.submit([&rec](Connection& c) -> DbWorker::Done {
     // Ends the group's transaction behind the worker's back, so its COMMIT fails.
     (void)c.exec("ROLLBACK");
     return [&rec](const Status& commit) { rec.add(commit.is_ok() ? "ok" : "failed"); };
-  });
+  }, nullptr);
   worker.start(nullptr);
   REQUIRE(rec.wait_for_count(2));
   CHECK(rec.events() == std::vector<std::string>{"failed", "failed"});
@@ -151,7 +151,7 @@ TEST_CASE("a completion runs after its changes are committed and visible to othe
         auto reader = Connection::open(p, Durability::kNormal);
         seen->set_value(reader ? count_functions(**reader) : -1);
       };
-    });
+    }, nullptr);
     REQUIRE(fut.wait_for(kDeadline) == std::future_status::ready);
     CHECK(fut.get() == 1);
     worker.stop();
@@ -164,11 +164,11 @@ TEST_CASE("a job that throws completes nothing but does not stop the others") {
   FakeClock clock;
   Recorder rec;
   DbWorker worker(fresh_db(), clock);
-  worker.submit([](Connection&) -> DbWorker::Done { throw std::runtime_error("boom"); });
+  worker.submit([](Connection&) -> DbWorker::Done { throw std::runtime_error("boom"); }, nullptr);
   worker.submit([&rec](Connection& c) -> DbWorker::Done {
     (void)put_function(c, {"g", "builtin:ok", 3000, 1});
     return [&rec](const Status& commit) { rec.add(commit.is_ok() ? "ok" : "failed"); };
-  });
+  }, nullptr);
   worker.start(nullptr);
   REQUIRE(rec.wait_for_count(1));
   CHECK(rec.events() == std::vector<std::string>{"ok"});
@@ -199,7 +199,7 @@ TEST_CASE("stop runs every queued job before the worker thread ends") {
   DbWorker worker(fresh_db(), clock);
   worker.start(nullptr);
   for (int i = 0; i < 50; ++i)
-    worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done"); }; });
+    worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done"); }; }, nullptr);
   worker.stop();
   CHECK(rec.events().size() == 50);
 }
@@ -256,7 +256,7 @@ TEST_CASE("without a wake-up time the tick waits for work or a poke") {
   worker.start(ticks.tick());
   REQUIRE(ticks.wait_for_calls(1));
   clock.advance_ms(10);
-  worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done"); }; });
+  worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done"); }; }, nullptr);
   REQUIRE(rec.wait_for_count(1));
   // The group that carried the job ran the tick first, with the moved clock.
   REQUIRE(ticks.calls().size() >= 2);
@@ -271,7 +271,7 @@ TEST_CASE("every group runs the tick inside its transaction before its jobs") {
   worker.submit([&rec](Connection&) -> DbWorker::Done {
     rec.add("job");
     return nullptr;
-  });
+  }, nullptr);
   worker.start([&rec](Connection& c, std::int64_t) -> std::optional<std::int64_t> {
     rec.add(c.exec("BEGIN").is_ok() ? "tick outside a transaction" : "tick");
     return std::nullopt;
@@ -286,10 +286,10 @@ TEST_CASE("work deferred from a job runs after every completion of its group") {
   Recorder rec;
   DbWorker worker(fresh_db(), clock);
   worker.submit([&rec, &worker](Connection&) -> DbWorker::Done {
-    worker.defer([&rec] { rec.add("deferred"); });
+    worker.defer([&rec](const Status&) { rec.add("deferred"); });
     return [&rec](const Status&) { rec.add("done1"); };
-  });
-  worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done2"); }; });
+  }, nullptr);
+  worker.submit([&rec](Connection&) -> DbWorker::Done { return [&rec](const Status&) { rec.add("done2"); }; }, nullptr);
   worker.start(nullptr);
   REQUIRE(rec.wait_for_count(3));
   worker.stop();
@@ -313,14 +313,14 @@ TEST_CASE("a group of relaxed jobs commits without fsync and a durable job resto
   worker.submit_relaxed([&](Connection& conn) -> DbWorker::Done {
     relaxed.set_value(synchronous(conn));
     return nullptr;
-  });
+  }, nullptr);
   auto r = relaxed.get_future();
   REQUIRE(r.wait_for(kDeadline) == std::future_status::ready);
   CHECK(r.get() == 1);  // NORMAL
   worker.submit([&](Connection& conn) -> DbWorker::Done {
     durable.set_value(synchronous(conn));
     return nullptr;
-  });
+  }, nullptr);
   auto d = durable.get_future();
   REQUIRE(d.wait_for(kDeadline) == std::future_status::ready);
   CHECK(d.get() == 2);  // FULL

@@ -20,6 +20,9 @@
 namespace esm::api {
 namespace {
 
+// How soon the tick looks again at transitions it could not read.
+constexpr std::int64_t kTickRetryMs = 200;
+
 constexpr std::string_view kMappingsPath = "/2015-03-31/event-source-mappings";
 constexpr std::string_view kTagsPath = "/2017-03-31/tags/";
 constexpr std::string_view kFunctionsPath = "/2015-03-31/functions";
@@ -123,27 +126,31 @@ std::optional<std::int64_t> decode_marker(std::string_view m) {
   return v;
 }
 
-std::optional<Mapping> duplicate_of(storage::Connection& c, const Mapping& m) {
+Result<std::optional<Mapping>> duplicate_of(storage::Connection& c, const Mapping& m) {
   if (m.kind == SourceKind::kSelfManagedKafka) {
     storage::MappingQuery q;
     q.region = m.region;
     q.function_arn = m.function_arn;
     q.limit = 1 << 30;
-    for (auto& other : storage::list_mappings(c, q)) {
+    auto others = storage::list_mappings(c, q);
+    if (!others) return others.status();
+    for (auto& other : *others) {
       if (other.kind != m.kind || other.topics != m.topics) continue;
       for (const auto& s : m.bootstrap_servers)
         if (std::find(other.bootstrap_servers.begin(), other.bootstrap_servers.end(), s) !=
             other.bootstrap_servers.end())
-          return other;
+          return std::optional<Mapping>(other);
     }
-    return std::nullopt;
+    return std::optional<Mapping>();
   }
-  for (auto& other : storage::mappings_for_source(c, m.event_source_arn)) {
+  auto others = storage::mappings_for_source(c, m.event_source_arn);
+  if (!others) return others.status();
+  for (auto& other : *others) {
     if (other.region != m.region || other.function_arn != m.function_arn) continue;
     if (is_kafka(m.kind) && other.topics != m.topics) continue;
-    return other;
+    return std::optional<Mapping>(other);
   }
-  return std::nullopt;
+  return std::optional<Mapping>();
 }
 
 std::string duplicate_message(const Mapping& m, const Mapping& existing, const std::vector<std::string>& servers_sent) {
@@ -396,8 +403,10 @@ void LambdaApi::create(Request& req, Reply reply) {
     if (sources_) {
       if (Status s = sources_->check_source(c, m); !s.is_ok()) return lambda_error(s);
     }
-    if (auto dup = duplicate_of(c, m))
-      return lambda_error(conflict(duplicate_message(m, *dup, r.bootstrap_servers.value_or(std::vector<std::string>{}))));
+    auto dup = duplicate_of(c, m);
+    if (!dup) return lambda_error(dup.status());
+    if (*dup)
+      return lambda_error(conflict(duplicate_message(m, **dup, r.bootstrap_servers.value_or(std::vector<std::string>{}))));
     const std::int64_t now = clock_.now_ms();
     const Transition t = on_create(enabled);
     m.state = t.now;
@@ -481,7 +490,9 @@ void LambdaApi::list(Request& req, Reply reply) {
   if (matches_nothing) return reply(json_response(200, R"({"EventSourceMappings":[]})"));
   q.limit = page + 1;
   run_read(std::move(reply), [q, page](storage::Connection& c) {
-    auto items = storage::list_mappings(c, q);
+    auto listed = storage::list_mappings(c, q);
+    if (!listed) return lambda_error(listed.status());
+    const auto& items = *listed;
     std::string body = R"({"EventSourceMappings":[)";
     const std::size_t n = std::min<std::size_t>(items.size(), static_cast<std::size_t>(page));
     for (std::size_t i = 0; i < n; ++i) {
@@ -572,7 +583,14 @@ std::optional<std::int64_t> LambdaApi::tick(storage::Connection& c, std::int64_t
   // The tick runs before every group of jobs; skip the queries while nothing is due.
   if (!settle_dirty_ && (!next_settle_ || now_ms < *next_settle_)) return next_settle_;
   settle_dirty_ = false;
-  for (Mapping& m : storage::due_transitions(c, now_ms)) {
+  auto due = storage::due_transitions(c, now_ms);
+  if (!due) {
+    // Not read is not "nothing due": look again shortly.
+    spdlog::error("mapping transitions not read: {}", due.status().message());
+    settle_dirty_ = true;
+    return now_ms + kTickRetryMs;
+  }
+  for (Mapping& m : *due) {
     if (m.state == MappingState::kDeleting) {
       if (Status s = storage::delete_mapping(c, m.uuid); !s.is_ok()) {
         spdlog::error("mapping {}: delete failed: {}", m.uuid, s.message());
@@ -594,7 +612,13 @@ std::optional<std::int64_t> LambdaApi::tick(storage::Connection& c, std::int64_t
     spdlog::info("mapping {}: {} -> {}", m.uuid, to_string(from), to_string(m.state));
     notify(m, false);
   }
-  next_settle_ = storage::next_transition_at(c);
+  auto next = storage::next_transition_at(c);
+  if (!next) {
+    spdlog::error("mapping transitions not read: {}", next.status().message());
+    settle_dirty_ = true;
+    return now_ms + kTickRetryMs;
+  }
+  next_settle_ = *next;
   return next_settle_;
 }
 
@@ -655,7 +679,9 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
       w.StartObject();
       w.Key("Tags");
       w.StartObject();
-      for (const auto& [k, v] : storage::get_tags(c, key_arn)) {
+      auto tags = storage::get_tags(c, key_arn);
+      if (!tags) return lambda_error(tags.status());
+      for (const auto& [k, v] : *tags) {
         w.Key(k.c_str(), static_cast<rapidjson::SizeType>(k.size()));
         w.String(v);
       }

@@ -1,12 +1,12 @@
 #pragma once
 // ESM_DCHECK(cond): a contract ("worker thread only", "on the poller's strand") checked in
-// debug and sanitizer builds and compiled out in release ones (NDEBUG), like leveldb's
-// mutex_.AssertHeld(). A failure names the contract and aborts.
+// debug builds and in builds with ESMD_DCHECKS (the sanitizer builds turn it on), compiled out
+// in release ones, like leveldb's mutex_.AssertHeld(). A failure names the contract and aborts.
 
 #include <cstdio>
 #include <cstdlib>
 
-#ifdef NDEBUG
+#if defined(NDEBUG) && !defined(ESMD_DCHECKS)
 #define ESM_DCHECK(cond) \
   do {                   \
   } while (false && (cond))

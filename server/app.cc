@@ -30,7 +30,9 @@ Status App::start() {
   if (Status s = storage::migrate(**conn); !s.is_ok()) return s;
 
   functions_ = std::make_unique<FunctionRegistry>(config_.invoke_endpoint);
-  for (auto& f : storage::load_functions(**conn)) functions_->put(f);
+  auto registered = storage::load_functions(**conn);
+  if (!registered) return internal_error("cannot read the registered functions: " + registered.status().message());
+  for (auto& f : *registered) functions_->put(f);
   for (const auto& f : config_.functions) functions_->put(f);
 
   db_ = std::make_unique<storage::DbWorker>(std::move(conn).value(), clock_);
@@ -61,7 +63,10 @@ Status App::start() {
   pollers_ = std::make_unique<pollers::PollerManager>(pollers::PollerDeps{
       ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5, streams_.get(), &destinations_});
   lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
-  pollers_->start(db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); }));
+  // An unreadable mappings table must not start esmd with no pollers.
+  auto mappings = db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); });
+  if (!mappings) return internal_error("cannot read the event source mappings: " + mappings.status().message());
+  pollers_->start(*mappings);
   db_->start([this](storage::Connection& c, std::int64_t now) {
     std::optional<std::int64_t> next;
     for (auto t : {lambda_->tick(c, now), queues_->tick(c, now), streams_->tick(c, now)})

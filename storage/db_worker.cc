@@ -89,6 +89,7 @@ bool DbWorker::run_group(std::vector<Entry>& group, bool durable, std::optional<
     else if (durable) {
       // An acknowledged change must not be committed with a weaker sync than promised.
       spdlog::error("database: cannot restore synchronous=FULL: {}", s.message());
+      healthy_ = false;
       refuse(group, s);
       return false;
     }
@@ -96,6 +97,7 @@ bool DbWorker::run_group(std::vector<Entry>& group, bool durable, std::optional<
   Transaction tx(*conn_);
   if (!tx.begin_status().is_ok()) {
     // Never run jobs in autocommit: each statement would commit on its own.
+    healthy_ = false;
     spdlog::error("database: cannot begin a transaction: {}", tx.begin_status().message());
     refuse(group, internal_error("cannot begin a transaction: " + tx.begin_status().message()));
     return false;
@@ -116,7 +118,12 @@ bool DbWorker::run_group(std::vector<Entry>& group, bool durable, std::optional<
     }
   }
   const Status commit = tx.commit();
-  if (!commit.is_ok()) spdlog::error("database commit failed: {}", commit.message());
+  if (!commit.is_ok()) {
+    // FAILED before any completion runs: whatever a completion submits is refused until the
+    // engines are reloaded.
+    healthy_ = false;
+    spdlog::error("database commit failed: {}", commit.message());
+  }
   for (auto& d : done)
     if (d) d(commit);
   std::vector<std::function<void(const Status&)>> deferred;
@@ -160,9 +167,8 @@ void DbWorker::loop() {
     if (!healthy_ && !recover()) {
       refuse(group, unavailable());
     } else if (!run_group(group, durable, next_tick)) {
-      // The group was rolled back; memory may hold its changes. Reload before anything else
-      // runs; until that works every job is refused.
-      healthy_ = false;
+      // The group was rolled back (run_group marked the worker FAILED); memory may hold its
+      // changes. Reload before anything else runs; until that works every job is refused.
       if (recover()) {
         std::lock_guard lk(mu_);
         poked_ = true;  // the tick runs on the reloaded engines at once

@@ -2,11 +2,13 @@
 
 namespace esm::storage {
 
-std::vector<FunctionSpec> load_functions(Connection& c) {
+Result<std::vector<FunctionSpec>> load_functions(Connection& c) {
   Statement& st = c.prepare("SELECT name, target, timeout_ms, concurrency FROM functions ORDER BY name");
   std::vector<FunctionSpec> out;
   while (st.step()) out.push_back({st.text(0), st.text(1), st.int32(2), st.int32(3)});
+  Status s = st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return out;
 }
 

@@ -11,7 +11,8 @@
 
 namespace esm::storage {
 
-std::vector<FunctionSpec> load_functions(Connection& c);
+// Every registered function; a failed read is an error.
+Result<std::vector<FunctionSpec>> load_functions(Connection& c);
 Status put_function(Connection& c, const FunctionSpec& f);
 // NotFound when no function has that name.
 Status delete_function(Connection& c, const std::string& name);

@@ -106,10 +106,13 @@ Mapping read_row(const Statement& st) {
   return m;
 }
 
-std::vector<Mapping> read_all(Statement& st) {
+// Every row of the statement; a failed step is an error, never a shorter list.
+Result<std::vector<Mapping>> read_all(Statement& st) {
   std::vector<Mapping> out;
   while (st.step()) out.push_back(read_row(st));
+  Status s = st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return out;
 }
 
@@ -171,7 +174,7 @@ Result<Mapping> get_mapping(Connection& c, const std::string& uuid) {
   return m;
 }
 
-std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q) {
+Result<std::vector<Mapping>> list_mappings(Connection& c, const MappingQuery& q) {
   Statement& st = c.prepare(select_sql(
       "WHERE region = ?1 AND seq > ?2 AND (?3 IS NULL OR function_arn = ?3) AND (?4 IS NULL OR event_source_arn = ?4) "
       "ORDER BY seq LIMIT ?5"));
@@ -179,21 +182,24 @@ std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q) {
   return read_all(st);
 }
 
-std::vector<Mapping> mappings_for_source(Connection& c, const std::string& event_source_arn) {
+Result<std::vector<Mapping>> mappings_for_source(Connection& c, const std::string& event_source_arn) {
   Statement& st = c.prepare(select_sql("WHERE event_source_arn = ? ORDER BY seq"));
   st.bind(1, event_source_arn);
   return read_all(st);
 }
 
-std::vector<Mapping> all_mappings(Connection& c) {
+Result<std::vector<Mapping>> all_mappings(Connection& c) {
   Statement& st = c.prepare(select_sql("ORDER BY seq"));
   return read_all(st);
 }
 
-std::int64_t count_mappings(Connection& c) {
+Result<std::int64_t> count_mappings(Connection& c) {
   Statement& st = c.prepare("SELECT COUNT(*) FROM mappings");
-  const std::int64_t n = st.step() ? st.int64(0) : 0;
+  const bool row = st.step();
+  const std::int64_t n = row ? st.int64(0) : 0;
+  Status s = row ? Status::ok() : st.status().is_ok() ? internal_error("COUNT returned no row") : st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return n;
 }
 
@@ -215,26 +221,30 @@ Status set_last_processing_result(Connection& c, const std::string& uuid, const 
   return st.run();
 }
 
-std::vector<Mapping> due_transitions(Connection& c, std::int64_t now_ms) {
+Result<std::vector<Mapping>> due_transitions(Connection& c, std::int64_t now_ms) {
   Statement& st = c.prepare(select_sql("WHERE settle_at_ms > 0 AND settle_at_ms <= ? ORDER BY settle_at_ms"));
   st.bind(1, now_ms);
   return read_all(st);
 }
 
-std::optional<std::int64_t> next_transition_at(Connection& c) {
+Result<std::optional<std::int64_t>> next_transition_at(Connection& c) {
   Statement& st = c.prepare("SELECT MIN(settle_at_ms) FROM mappings WHERE settle_at_ms > 0");
   std::optional<std::int64_t> out;
   if (st.step()) out = st.opt_int64(0);
+  Status s = st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return out;
 }
 
-Tags get_tags(Connection& c, const std::string& arn) {
+Result<Tags> get_tags(Connection& c, const std::string& arn) {
   Statement& st = c.prepare("SELECT key, value FROM tags WHERE arn = ? ORDER BY key");
   st.bind(1, arn);
   Tags out;
   while (st.step()) out.emplace(st.text(0), st.text(1));
+  Status s = st.status();
   st.reset();
+  if (!s.is_ok()) return s;
   return out;
 }
 

@@ -3,7 +3,7 @@
 // (owned by DbWorker, so only the worker thread calls these).
 //
 // Fallible calls return a Status: OK, NotFound when the uuid/arn is unknown, Internal for an
-// SQLite failure.
+// SQLite failure. Reads are fallible too: a failed read is an error, never an empty answer.
 
 #include <cstdint>
 #include <map>
@@ -32,10 +32,10 @@ Status insert_mapping(Connection& c, Mapping& m);
 // Rewrites every field of the mapping with m.uuid; NotFound (and nothing written) if it is gone.
 Status update_mapping(Connection& c, const Mapping& m);
 Result<Mapping> get_mapping(Connection& c, const std::string& uuid);
-std::vector<Mapping> list_mappings(Connection& c, const MappingQuery& q);
-std::vector<Mapping> mappings_for_source(Connection& c, const std::string& event_source_arn);
-std::vector<Mapping> all_mappings(Connection& c);
-std::int64_t count_mappings(Connection& c);
+Result<std::vector<Mapping>> list_mappings(Connection& c, const MappingQuery& q);
+Result<std::vector<Mapping>> mappings_for_source(Connection& c, const std::string& event_source_arn);
+Result<std::vector<Mapping>> all_mappings(Connection& c);
+Result<std::int64_t> count_mappings(Connection& c);
 // Removes the mapping, its tags and its stream checkpoints.
 Status delete_mapping(Connection& c, const std::string& uuid);
 // Sets LastProcessingResult alone (a poller's report; nothing else of the mapping changes).
@@ -43,10 +43,10 @@ Status delete_mapping(Connection& c, const std::string& uuid);
 Status set_last_processing_result(Connection& c, const std::string& uuid, const std::string& result);
 
 // Mappings whose transition is due at or before now_ms.
-std::vector<Mapping> due_transitions(Connection& c, std::int64_t now_ms);
-std::optional<std::int64_t> next_transition_at(Connection& c);
+Result<std::vector<Mapping>> due_transitions(Connection& c, std::int64_t now_ms);
+Result<std::optional<std::int64_t>> next_transition_at(Connection& c);
 
-Tags get_tags(Connection& c, const std::string& arn);
+Result<Tags> get_tags(Connection& c, const std::string& arn);
 Status put_tags(Connection& c, const std::string& arn, const Tags& tags);
 Status remove_tags(Connection& c, const std::string& arn, const std::vector<std::string>& keys);
 

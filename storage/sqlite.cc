@@ -1,5 +1,7 @@
 #include "storage/sqlite.h"
 
+#include <spdlog/spdlog.h>
+
 #include <sqlite3.h>
 
 #include <array>
@@ -280,6 +282,16 @@ Statement& Connection::prepare(const std::string& sql) {
   return *pos->second;
 }
 
+void Connection::set_commit_veto(std::function<bool()> veto) {
+  commit_veto_ = std::move(veto);
+  if (!commit_veto_) {
+    sqlite3_commit_hook(db_, nullptr, nullptr);
+    return;
+  }
+  sqlite3_commit_hook(
+      db_, [](void* self) -> int { return static_cast<Connection*>(self)->commit_veto_() ? 1 : 0; }, this);
+}
+
 std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
@@ -289,13 +301,19 @@ Transaction::Transaction(Connection& c) : c_(c), begin_(c.prepare("BEGIN IMMEDIA
 }
 
 Transaction::~Transaction() {
-  if (!done_) (void)c_.prepare("ROLLBACK").run();
+  if (done_) return;
+  // A failed ROLLBACK leaves the transaction open; the next BEGIN then fails and the DbWorker
+  // refuses work until it recovers, so saying so is all that is left to do here.
+  if (Status s = c_.prepare("ROLLBACK").run(); !s.is_ok()) spdlog::error("database: rollback failed: {}", s.message());
 }
 
 Status Transaction::commit() {
   done_ = true;
   Status s = c_.prepare("COMMIT").run();
-  if (!s.is_ok()) (void)c_.prepare("ROLLBACK").run();
+  if (!s.is_ok()) {
+    if (Status r = c_.prepare("ROLLBACK").run(); !r.is_ok())
+      spdlog::error("database: rollback after a failed commit failed: {}", r.message());
+  }
   return s;
 }
 

@@ -3,6 +3,7 @@
 // schema migrations. A Connection is used by one thread at a time; callers serialise.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,10 +82,16 @@ class Connection {
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
 
+  // Fault injection for tests: while veto() returns true, SQLite turns every COMMIT into a
+  // ROLLBACK and the COMMIT fails (sqlite3_commit_hook), exactly as a commit that could not
+  // be written. Pass nullptr to remove it.
+  void set_commit_veto(std::function<bool()> veto);
+
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  std::function<bool()> commit_veto_;
 };
 
 // BEGIN IMMEDIATE ... COMMIT; rolls back unless committed.

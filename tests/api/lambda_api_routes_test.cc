@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -121,6 +122,22 @@ class Harness {
     return cv_.wait_for(lk, kDeadline, [&] { return std::find(events_.begin(), events_.end(), event) != events_.end(); });
   }
 
+  // Fault injection: while on, every commit of the worker's connection fails (rolled back).
+  void fail_commits(bool on) {
+    if (!veto_installed_) {
+      REQUIRE(worker_->run_sync([this](storage::Connection& c) {
+        c.set_commit_veto([this] { return failing_.load(); });
+        return Status::ok();
+      }).is_ok());
+      veto_installed_ = true;
+    }
+    failing_ = on;
+  }
+  std::vector<std::string> events() {
+    std::lock_guard lk(mu_);
+    return events_;
+  }
+
   FakeClock& clock() { return clock_; }
   LambdaApi& api() { return *api_; }
   FunctionRegistry& functions() { return functions_; }
@@ -134,6 +151,8 @@ class Harness {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> events_;
+  std::atomic<bool> failing_{false};
+  bool veto_installed_ = false;
 };
 
 void check_error(const Response& r, int status, const std::string& type, const std::string& body) {
@@ -808,4 +827,36 @@ TEST_CASE("with a transition delay of 0 a delete answers Deleting and the mappin
   REQUIRE(r.status == 202);
   CHECK(parse_json(r.body).str("State") == "Deleting");
   CHECK(h.get(uuid).status == 404);
+}
+
+TEST_CASE("a Create whose commit fails is answered 500, leaves no mapping and starts no poller") {
+  Harness h;
+  h.fail_commits(true);
+  Response r = h.call("POST", "/2015-03-31/event-source-mappings",
+                      std::string(R"({"FunctionName":"my-fn","EventSourceArn":")") + kQueue + "\"}");
+  CHECK(r.status == 500);
+  CHECK(header(r, "X-Amzn-Errortype") == "ServiceException");
+  h.fail_commits(false);
+  const Json listed = parse_json(h.call("GET", "/2015-03-31/event-source-mappings").body);
+  CHECK(listed_uuids(listed).empty());
+  CHECK(h.events().empty());
+  // The worker recovered: the same Create now succeeds and the pollers hear of it.
+  const std::string uuid = h.create_sqs();
+  CHECK(h.wait_for_event("Creating"));
+  CHECK(h.state_of(uuid) == "Creating");
+}
+
+TEST_CASE("a Delete whose commit fails keeps the mapping and its poller") {
+  Harness h(0);
+  const std::string uuid = h.create_sqs();
+  REQUIRE(h.wait_for_event("Enabled"));
+  h.fail_commits(true);
+  CHECK(h.remove(uuid).status == 500);
+  h.fail_commits(false);
+  h.settle();
+  CHECK(h.get(uuid).status == 200);
+  CHECK(h.state_of(uuid) == "Enabled");
+  const auto seen = h.events();
+  CHECK(std::find(seen.begin(), seen.end(), "removed") == seen.end());
+  CHECK(std::find(seen.begin(), seen.end(), "Deleting") == seen.end());
 }

@@ -50,9 +50,11 @@ struct RecordRow {
 
 // Inserts the stream or rewrites the row with its id.
 Status save_stream_row(Connection& c, const StreamRow& s);
+// A new stream: its row, its shards and the last stream id, all or none of them.
+Status insert_stream_rows(Connection& c, const StreamRow& s, const std::vector<ShardRow>& shards);
 Status insert_shard_row(Connection& c, const ShardRow& s);
 Status insert_record_row(Connection& c, const RecordRow& r);
-// Removes the stream's row, its shards and its records.
+// Removes the stream's row, its shards and its records, all or none of them.
 Status delete_stream_rows(Connection& c, std::int64_t stream_id);
 // Removes the shard's records below first_kept and stores next_index for the shard.
 Status trim_record_rows(Connection& c, std::int64_t stream_id, int shard_index, std::int64_t first_kept,

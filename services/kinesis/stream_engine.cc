@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/check.h"
+
 #include "storage/stream_store.h"
 
 namespace esm::kinesis {
@@ -20,6 +22,7 @@ std::int64_t retention_ms(const Stream& s) { return static_cast<std::int64_t>(s.
 StreamEngine::~StreamEngine() = default;
 
 Status StreamEngine::load(Connection& c) {
+  ESM_DCHECK(streams_.empty());
   if (Status s = load_streams(c); !s.is_ok()) return s;
 
   auto shards = storage::load_shard_rows(c);
@@ -179,9 +182,8 @@ KinesisError StreamEngine::error(ErrorKind kind, const Stream& s) const {
   return e;
 }
 
-Status StreamEngine::persist_stream(Connection& c, const Stream& s) {
-  return storage::save_stream_row(
-      c, storage::StreamRow{s.id, s.region, s.account, s.name, s.mode, s.retention_hours, s.created_ms, s.tags});
+storage::StreamRow StreamEngine::row_of(const Stream& s) {
+  return {s.id, s.region, s.account, s.name, s.mode, s.retention_hours, s.created_ms, s.tags};
 }
 
 Expected<StreamEngine::StreamShape> StreamEngine::shape_of(std::optional<std::int64_t> shard_count,
@@ -227,8 +229,7 @@ Expected<Stream*> StreamEngine::create_stream(Connection& c, const std::string& 
   s->status = "ACTIVE";
   s->created_ms = now_ms;
   s->tags = tags;
-  if (Status st = persist_stream(c, *s); !st.is_ok()) return KinesisError(st);
-  if (Status st = storage::save_last_stream_id(c, s->id); !st.is_ok()) return KinesisError(st);
+  std::vector<storage::ShardRow> rows;
   int i = 0;
   for (auto& range : split_hash_space(shard_count)) {
     Shard shard;
@@ -237,11 +238,10 @@ Expected<Stream*> StreamEngine::create_stream(Connection& c, const std::string& 
     shard.hash_start = std::move(range.start_decimal);
     shard.hash_end = std::move(range.end_decimal);
     shard.start_key = range.start;
-    if (Status st = storage::insert_shard_row(c, {s->id, shard.index, shard.hash_start, shard.hash_end, 0});
-        !st.is_ok())
-      return KinesisError(st);
+    rows.push_back({s->id, shard.index, shard.hash_start, shard.hash_end, 0});
     s->shards.push_back(std::move(shard));
   }
+  if (Status st = storage::insert_stream_rows(c, row_of(*s), rows); !st.is_ok()) return KinesisError(st);
   ++next_stream_id_;
   Stream* raw = s.get();
   by_arn_[raw->arn] = raw;
@@ -406,21 +406,24 @@ void StreamEngine::serve_waiters(Stream& s, int shard) {
 }
 
 Expected<void> StreamEngine::add_tags(Connection& c, Stream& s, const std::map<std::string, std::string>& tags) {
-  auto merged = s.tags;
-  for (const auto& [k, v] : tags) merged[k] = v;
-  if (merged.size() > static_cast<std::size_t>(kMaxTags)) {
+  storage::StreamRow row = row_of(s);
+  for (const auto& [k, v] : tags) row.tags[k] = v;
+  if (row.tags.size() > static_cast<std::size_t>(kMaxTags)) {
     KinesisError e = error(ErrorKind::kTooManyTags, s);
     e.limit = kMaxTags;
     return e;
   }
-  s.tags = std::move(merged);
-  if (Status st = persist_stream(c, s); !st.is_ok()) return KinesisError(st);
+  // The row first: memory changes only once the database took the change.
+  if (Status st = storage::save_stream_row(c, row); !st.is_ok()) return KinesisError(st);
+  s.tags = std::move(row.tags);
   return {};
 }
 
 Expected<void> StreamEngine::remove_tags(Connection& c, Stream& s, const std::vector<std::string>& keys) {
-  for (const auto& k : keys) s.tags.erase(k);
-  if (Status st = persist_stream(c, s); !st.is_ok()) return KinesisError(st);
+  storage::StreamRow row = row_of(s);
+  for (const auto& k : keys) row.tags.erase(k);
+  if (Status st = storage::save_stream_row(c, row); !st.is_ok()) return KinesisError(st);
+  s.tags = std::move(row.tags);
   return {};
 }
 
@@ -436,10 +439,12 @@ Expected<void> StreamEngine::set_retention(Connection& c, Stream& s, int hours, 
   if (hours > kMaxRetentionHours) return refuse(ErrorKind::kRetentionTooLong, kMaxRetentionHours);
   if (increase && hours < s.retention_hours) return refuse(ErrorKind::kRetentionNotLonger, 0);
   if (!increase && hours > s.retention_hours) return refuse(ErrorKind::kRetentionNotShorter, 0);
+  storage::StreamRow row = row_of(s);
+  row.retention_hours = hours;
+  if (Status st = storage::save_stream_row(c, row); !st.is_ok()) return KinesisError(st);
   s.retention_hours = hours;
   trim_dirty_ = true;
   db_.poke();
-  if (Status st = persist_stream(c, s); !st.is_ok()) return KinesisError(st);
   return {};
 }
 

@@ -29,6 +29,7 @@
 #include "services/kinesis/stream.h"
 #include "storage/db_worker.h"
 #include "storage/sqlite.h"
+#include "storage/stream_store.h"
 
 namespace esm::kinesis {
 
@@ -177,7 +178,7 @@ class StreamEngine {
   using ShardKey = std::pair<std::int64_t, int>;  // (stream id, shard index)
 
   Status load_streams(Connection& c);
-  Status persist_stream(Connection& c, const Stream& s);
+  static storage::StreamRow row_of(const Stream& s);
   KinesisError error(ErrorKind kind, const Stream& s) const;
   Expected<void> take_throughput(const Stream& s, int shard, std::int64_t bytes, std::int64_t now_ms);
   void serve_waiters(Stream& s, int shard);

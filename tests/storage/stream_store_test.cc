@@ -126,3 +126,26 @@ TEST_CASE("a row that cannot be read is an error, not the end of the rows") {
   CHECK_FALSE(load_shard_rows(*c));
   CHECK_FALSE(for_each_record_row(*c, [](RecordRow&&) { return Status::ok(); }).is_ok());
 }
+
+TEST_CASE("a new stream whose shards cannot all be written leaves no rows behind") {
+  auto c = fresh_db();
+  REQUIRE(c->exec("BEGIN").is_ok());
+  // The second shard repeats the first one's key: its insert fails after two rows were written.
+  const Status s = insert_stream_rows(*c, {3, "us-east-1", "1", "half", "PROVISIONED", 24, 0, {}},
+                                      {{3, 0, "0", "4", 0}, {3, 0, "5", "9", 0}});
+  CHECK_FALSE(s.is_ok());
+  REQUIRE(c->exec("COMMIT").is_ok());
+  CHECK(load_stream_rows(*c)->empty());
+  CHECK(load_shard_rows(*c)->empty());
+  CHECK_FALSE(*load_last_stream_id(*c));
+}
+
+TEST_CASE("a new stream's rows and its id are written together") {
+  auto c = fresh_db();
+  REQUIRE(insert_stream_rows(*c, {3, "us-east-1", "1", "whole", "PROVISIONED", 24, 0, {}},
+                             {{3, 0, "0", "4", 0}, {3, 1, "5", "9", 0}})
+              .is_ok());
+  CHECK(load_stream_rows(*c)->size() == 1);
+  CHECK(load_shard_rows(*c)->size() == 2);
+  CHECK(**load_last_stream_id(*c) == 3);
+}

@@ -7,10 +7,13 @@
 
 #include "api/http.h"
 #include "core/status.h"
+#include "services/kinesis/error.h"
 
 namespace esm::api {
 
 Response lambda_error(const Status& s);
+// The Kinesis JSON 1.1 table (api/errors_kinesis.cc): a stream service error on the wire.
+Response kinesis_error(const kinesis::KinesisError& e);
 
 // Model-layer message: `1 validation error detected: Value '<v>' at '<member>' failed to
 // satisfy constraint: <constraint>`. Pass value "null" (unquoted) via value_is_null.

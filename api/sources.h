@@ -7,19 +7,19 @@
 // Threading: check_source runs in a DbWorker job, where both engines live.
 
 #include "api/lambda_api.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream_engine.h"
 #include "storage/sqs_queues.h"
 
 namespace esm::api {
 
 class MockSources final : public SourceDirectory {
  public:
-  MockSources(storage::QueueEngine& queues, storage::StreamEngine& streams) : queues_(queues), streams_(streams) {}
+  MockSources(storage::QueueEngine& queues, kinesis::StreamEngine& streams) : queues_(queues), streams_(streams) {}
   Status check_source(storage::Connection& c, const Mapping& m) override;
 
  private:
   storage::QueueEngine& queues_;
-  storage::StreamEngine& streams_;
+  kinesis::StreamEngine& streams_;
 };
 
 }  // namespace esm::api

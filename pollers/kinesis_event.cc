@@ -110,7 +110,7 @@ std::string iso8601_s(std::int64_t epoch_ms) {
   return buf;
 }
 
-std::string kinesis_record_json(const storage::StreamRecord& r, const KinesisSource& src) {
+std::string kinesis_record_json(const kinesis::StreamRecord& r, const KinesisSource& src) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "pollers/stream_policy.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream.h"
 
 namespace esm::pollers {
 
@@ -23,7 +23,7 @@ struct KinesisSource {
 
 // One record of the event, serialized: data as base64, approximateArrivalTimestamp as epoch
 // seconds with the milliseconds as fraction (a JSON number), eventID "<shardId>:<seq>".
-std::string kinesis_record_json(const storage::StreamRecord& r, const KinesisSource& src);
+std::string kinesis_record_json(const kinesis::StreamRecord& r, const KinesisSource& src);
 
 // {"Records":[...]} around already serialized records, and its exact size.
 std::string kinesis_event_json(const std::vector<std::string>& records, std::size_t begin, std::size_t end);

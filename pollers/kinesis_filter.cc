@@ -4,7 +4,7 @@
 
 namespace esm::pollers {
 
-bool kinesis_record_passes(const EventFilter& filter, const storage::StreamRecord& record,
+bool kinesis_record_passes(const EventFilter& filter, const kinesis::StreamRecord& record,
                            const std::string& shard_id, const std::string& stream_arn, const std::string& region) {
   if (filter.empty()) return true;
   rapidjson::Document view(rapidjson::kObjectType);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "pollers/filter.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream.h"
 
 namespace esm::pollers {
 
@@ -16,7 +16,7 @@ namespace esm::pollers {
 // top level, so patterns written as the Lambda docs show ({"data": ...}, {"partitionKey": ...})
 // and as the invocation event reads both work. `data` is the record's bytes parsed as JSON when
 // they are JSON text, else the plain string, and absent when they are not UTF-8.
-bool kinesis_record_passes(const EventFilter& filter, const storage::StreamRecord& record,
+bool kinesis_record_passes(const EventFilter& filter, const kinesis::StreamRecord& record,
                            const std::string& shard_id, const std::string& stream_arn, const std::string& region);
 
 }  // namespace esm::pollers

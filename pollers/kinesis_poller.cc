@@ -121,7 +121,7 @@ void KinesisPoller::open() {
   deps_.db.submit_relaxed([weak = weak_from_this(), gen, m = config_](storage::Connection& c) -> storage::DbWorker::Done {
     auto self = weak.lock();
     if (!self) return nullptr;
-    storage::Stream* st = self->deps_.streams->find_by_arn(m.event_source_arn);
+    kinesis::Stream* st = self->deps_.streams->find_by_arn(m.event_source_arn);
     // Without the stream, or without the checkpoints (a read error is not "none": applying
     // StartingPosition would skip or repeat records), try again a little later.
     auto loaded = st ? storage::load_checkpoints(c, m.uuid, m.event_source_arn)
@@ -288,7 +288,7 @@ void KinesisPoller::read(ShardState& s) {
     auto self = weak.lock();
     if (!self) return nullptr;
     auto& engine = *self->deps_.streams;
-    storage::Stream* st = engine.find_by_arn(arn);
+    kinesis::Stream* st = engine.find_by_arn(arn);
     if (!st || st->id != stream_id || shard < 0 || shard >= static_cast<int>(st->shards.size())) {
       // The stream is gone (or deleted and recreated under the same ARN): start over (and
       // wait for it) from the checkpoints.
@@ -303,7 +303,7 @@ void KinesisPoller::read(ShardState& s) {
         });
       };
     }
-    storage::ShardRead r = engine.read(*st, shard, from, max_records, max_bytes, self->deps_.clock.now_ms());
+    kinesis::ShardRead r = engine.read(*st, shard, from, max_records, max_bytes, self->deps_.clock.now_ms());
     if (r.records.empty()) {
       // The waiter holds the poller weakly: an engine that outlives the poller drops it unused.
       engine.wait_for_records(*st, shard, r.next_index, self->owner_, [weak, gen, shard] {
@@ -340,7 +340,7 @@ void KinesisPoller::read(ShardState& s) {
   });
 }
 
-void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r) {
+void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, kinesis::ShardRead r) {
   if (gen != generation_ || !running_) return;
   ShardState* sp = nullptr;
   for (auto& s : shards_)
@@ -372,7 +372,7 @@ void KinesisPoller::on_read(std::uint64_t gen, int shard, int retention_s, stora
   read(s);
 }
 
-bool KinesisPoller::record_matches(const storage::StreamRecord& r, const std::string& shard_id) const {
+bool KinesisPoller::record_matches(const kinesis::StreamRecord& r, const std::string& shard_id) const {
   // FilterCriteria (§3.9) applies here, before any batch is formed: a record that does not
   // match is never queued, so it is skipped and checkpointed and never counts as a failure.
   return kinesis_record_passes(*filter_, r, shard_id, config_.event_source_arn, config_.region);

@@ -73,7 +73,7 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
 
   struct Record {
-    storage::StreamRecord rec;
+    kinesis::StreamRecord rec;
     std::string json;  // the record as the event carries it
   };
 
@@ -144,8 +144,8 @@ class KinesisPoller final : public Poller, public std::enable_shared_from_this<K
   void drain(const char* why);
   void finish_drain();
   void read(ShardState& s);
-  void on_read(std::uint64_t gen, int shard, int retention_s, storage::ShardRead r);
-  bool record_matches(const storage::StreamRecord& r, const std::string& shard_id) const;
+  void on_read(std::uint64_t gen, int shard, int retention_s, kinesis::ShardRead r);
+  bool record_matches(const kinesis::StreamRecord& r, const std::string& shard_id) const;
   void drive(ShardState& s, Lane& lane);
   bool form_batch(ShardState& s, Lane& lane);
   void invoke(ShardState& s, Lane& lane);

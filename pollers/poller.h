@@ -12,7 +12,7 @@
 #include "core/mapping.h"
 #include "pollers/filter.h"
 #include "storage/db_worker.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream_engine.h"
 #include "storage/sqs_queues.h"
 
 namespace esm::pollers {
@@ -25,7 +25,7 @@ struct PollerDeps {
   const FunctionRegistry& functions;
   const Clock& clock;
   int default_concurrency = 5;
-  storage::StreamEngine* streams = nullptr;      // Kinesis mappings poll only when set
+  kinesis::StreamEngine* streams = nullptr;      // Kinesis mappings poll only when set
   DestinationLog* destinations = nullptr;        // SNS and S3 on-failure destinations
 };
 

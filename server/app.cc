@@ -51,10 +51,10 @@ Status App::start() {
   queues_ = std::make_unique<storage::QueueEngine>(*db_, config_.account_id);
   if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
     return s;
-  streams_ = std::make_unique<storage::StreamEngine>(*db_, config_.account_id);
+  streams_ = std::make_unique<kinesis::StreamEngine>(*db_, config_.account_id);
   streams_->set_shard_limits(config_.kinesis_shard_limits);
-  if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c, clock_.now_ms()); }); !s.is_ok())
-    return s;
+  if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c); }); !s.is_ok()) return s;
+  db_->add_recovery([this](storage::Connection& c, std::int64_t) { return streams_->recover(c); });
   kinesis_ = std::make_unique<api::KinesisApi>(*db_, *streams_, clock_);
   sources_ = std::make_unique<api::MockSources>(*queues_, *streams_);
   lambda_->set_source_directory(sources_.get());

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "api/admin_api.h"
-#include "api/kinesis_api.h"
+#include "api/kinesis/kinesis_api.h"
 #include "api/lambda_api.h"
 #include "api/sources.h"
 #include "api/sqs_api.h"
@@ -29,7 +29,7 @@
 #include "server/config.h"
 #include "server/http_server.h"
 #include "storage/db_worker.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream_engine.h"
 #include "storage/read_pool.h"
 #include "storage/sqs_queues.h"
 
@@ -61,7 +61,7 @@ class App {
   std::unique_ptr<api::AdminApi> admin_;
   std::unique_ptr<storage::QueueEngine> queues_;
   std::unique_ptr<api::SqsApi> sqs_;
-  std::unique_ptr<storage::StreamEngine> streams_;
+  std::unique_ptr<kinesis::StreamEngine> streams_;
   std::unique_ptr<api::KinesisApi> kinesis_;
   std::unique_ptr<api::MockSources> sources_;
   boost::asio::io_context ioc_;

@@ -107,7 +107,7 @@ CREATE INDEX sqs_messages_by_queue ON sqs_messages(queue_id, rowid);
 CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO counters(name, value) SELECT 'mapping_seq', COALESCE(MAX(seq), 0) FROM mappings;
 )sql",
-    // Kinesis: streams, their shards and records (storage/kinesis_streams.h), and the stream
+    // Kinesis: streams, their shards and records (storage/stream_store.h), and the stream
     // pollers' checkpoints (storage/checkpoint_store.h). A record's position is its index in
     // its shard, which only grows; its sequence number is derived from (stream, shard, index).
     R"sql(

@@ -18,8 +18,8 @@ KinesisSource src() {
   return KinesisSource{kStream, "us-east-1", "shardId-000000000000", "arn:aws:iam::123456789012:role/count-clicks-role"};
 }
 
-storage::StreamRecord record(std::string data = R"({"page":"/home","user":"u-42"})", std::int64_t arrival = 1732900800123) {
-  storage::StreamRecord r;
+kinesis::StreamRecord record(std::string data = R"({"page":"/home","user":"u-42"})", std::int64_t arrival = 1732900800123) {
+  kinesis::StreamRecord r;
   r.index = 7;
   r.sequence_number = kSeq;
   r.partition_key = "user-42";

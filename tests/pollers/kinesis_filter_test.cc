@@ -9,8 +9,8 @@ namespace {
 const std::string kArn = "arn:aws:kinesis:us-east-1:123456789012:stream/orders";
 const std::string kShard = "shardId-000000000000";
 
-storage::StreamRecord record(std::string data, std::string key = "pk-1") {
-  storage::StreamRecord r;
+kinesis::StreamRecord record(std::string data, std::string key = "pk-1") {
+  kinesis::StreamRecord r;
   r.sequence_number = "49590338271490256608559692538361571095921575989136588898";
   r.partition_key = std::move(key);
   r.data = std::move(data);
@@ -18,7 +18,7 @@ storage::StreamRecord record(std::string data, std::string key = "pk-1") {
   return r;
 }
 
-bool passes(const char* pattern, const storage::StreamRecord& r) {
+bool passes(const char* pattern, const kinesis::StreamRecord& r) {
   auto f = EventFilter::compile({pattern});
   REQUIRE(f);
   return kinesis_record_passes(*f, r, kShard, kArn, "us-east-1");

@@ -1,26 +1,26 @@
 #pragma once
 // KinesisApi: the Kinesis Data Streams wire protocol on esmd's one port — JSON 1.1
 // (`X-Amz-Target: Kinesis_20131202.<Op>`, application/x-amz-json-1.1), with AWS's error types
-// in `__type`. Requests are checked against the service model here (ValidationException,
-// SerializationException), then run on the StreamEngine.
+// in `__type`. Each operation (api/kinesis/ops.h) is checked against the service model here
+// (ValidationException, SerializationException), then run on the StreamEngine.
 //
 // Threading: handle() parses and validates on an I/O thread; the operation runs as a DbWorker
-// job (the StreamEngine lives there); the reply is sent after the commit. Reads (Describe*,
-// List*, GetShardIterator, GetRecords) go in relaxed jobs: they change nothing that must be
-// synced.
+// job (the StreamEngine lives there); the reply is sent after the commit, and a failed commit
+// is answered with InternalFailure whatever the operation computed. Reads (Describe*, List*,
+// GetShardIterator, GetRecords) go in relaxed jobs: they change nothing that must be synced.
 
 #include <string>
 
 #include "api/http.h"
 #include "core/clock.h"
+#include "services/kinesis/stream_engine.h"
 #include "storage/db_worker.h"
-#include "storage/kinesis_streams.h"
 
 namespace esm::api {
 
 class KinesisApi {
  public:
-  KinesisApi(storage::DbWorker& db, storage::StreamEngine& streams, const Clock& clock)
+  KinesisApi(storage::DbWorker& db, kinesis::StreamEngine& streams, const Clock& clock)
       : db_(db), streams_(streams), clock_(clock) {}
 
   static bool matches(const Request& req);
@@ -28,7 +28,7 @@ class KinesisApi {
 
  private:
   storage::DbWorker& db_;
-  storage::StreamEngine& streams_;
+  kinesis::StreamEngine& streams_;
   const Clock& clock_;
 };
 

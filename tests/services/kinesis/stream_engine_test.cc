@@ -8,14 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "api/kinesis/wire.h"
 #include "core/codec.h"
 #include "core/uuid.h"
 #include "storage/db_worker.h"
-#include "storage/kinesis_streams.h"
+#include "services/kinesis/stream_engine.h"
 #include "tests/fakes/fake_clock.h"
 
 using namespace esm;
+using namespace esm::kinesis;
 using namespace esm::storage;
+using esm::api::kinesis_wire::describe;
 using esm::testing::FakeClock;
 
 namespace {
@@ -34,7 +37,7 @@ std::unique_ptr<Connection> fresh_db(const std::string& path = ":memory:") {
 // API's jobs do, so deferred callbacks run after a real commit.
 struct Fixture {
   explicit Fixture(const std::string& path = ":memory:") : db(fresh_db(path), clock), engine(db, "123456789012") {
-    REQUIRE(db.run_sync([&](Connection& c) { return engine.load(c, clock.now_ms()); }).is_ok());
+    REQUIRE(db.run_sync([&](Connection& c) { return engine.load(c); }).is_ok());
     db.start([this](Connection& c, std::int64_t now) { return engine.tick(c, now); });
   }
   // The worker calls the engine's tick: it stops before the engine goes.
@@ -101,13 +104,15 @@ TEST_CASE("an explicit hash key overrides the partition key, range ends included
   CHECK(f.put(s, "k", "x", "113427455640312821154458202477256070484").shard == 0);
   CHECK(f.put(s, "k", "x", "113427455640312821154458202477256070485").shard == 1);
   CHECK(f.put(s, "k", "x", "340282366920938463463374607431768211455").shard == 2);
-  CHECK_FALSE(StreamEngine::validate_put({"k", "x", "340282366920938463463374607431768211456"}).is_ok());
+  CHECK_FALSE(StreamEngine::validate_put({"k", "x", "340282366920938463463374607431768211456"}).has_value());
 }
 
 TEST_CASE("a record over 1 MiB with its partition key is refused") {
-  CHECK(StreamEngine::validate_put({"k", std::string(1048575, 'a'), ""}).is_ok());
-  const Status s = StreamEngine::validate_put({"kk", std::string(1048575, 'a'), ""});
-  CHECK(s.detail() == static_cast<int>(KinesisError::kInvalidArgument));
+  CHECK(StreamEngine::validate_put({"k", std::string(1048575, 'a'), ""}).has_value());
+  const auto s = StreamEngine::validate_put({"kk", std::string(1048575, 'a'), ""});
+  REQUIRE_FALSE(s.has_value());
+  CHECK(s.error().kind == ErrorKind::kRecordTooLarge);
+  CHECK(describe(s.error()).type == esm::api::kinesis_wire::ErrorType::kInvalidArgument);
 }
 
 TEST_CASE("sequence numbers are 56 digits, grow with the record index and parse back") {
@@ -127,7 +132,7 @@ TEST_CASE("sequence numbers are 56 digits, grow with the record index and parse 
     CHECK(parts->shard == r.shard);
     CHECK(parts->record_index == i);
   }
-  CHECK(sequence_number_of(s, 1, 1000000) > sequence_number_of(s, 1, 999999));
+  CHECK(sequence_number_of(s.id, 1, 1000000) > sequence_number_of(s.id, 1, 999999));
 }
 
 TEST_CASE("a mangled or invented sequence number does not parse") {
@@ -226,17 +231,17 @@ TEST_CASE("the tick drops records past retention, and reads start at the first r
 TEST_CASE("a shorter retention trims at the next tick") {
   Fixture f;
   Stream& s = f.create("shorter", 1);
-  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 48, true); }).is_ok());
+  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 48, true); }).has_value());
   f.put(s, "k");
   f.clock.advance_ms(30 * kHourMs);
   f.db.run_sync([&](Connection& c) { return f.engine.tick(c, f.clock.now_ms()); });
   CHECK(s.shards[0].records.size() == 1);
-  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 24, false); }).is_ok());
+  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 24, false); }).has_value());
   f.db.run_sync([&](Connection& c) { return f.engine.tick(c, f.clock.now_ms()); });
   CHECK(s.shards[0].records.empty());
-  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 12, false); }).is_ok());
-  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 30, false); }).is_ok());
-  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 8761, true); }).is_ok());
+  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 12, false); }).has_value());
+  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 30, false); }).has_value());
+  CHECK_FALSE(f.db.run_sync([&](Connection& c) { return f.engine.set_retention(c, s, 8761, true); }).has_value());
 }
 
 TEST_CASE("a waiter is called after the commit that adds its record, once") {
@@ -296,7 +301,7 @@ TEST_CASE("deleting a stream calls its waiters, which then find it gone") {
     f.engine.wait_for_records(s, 0, 0, "a", [&, called] { called->set_value(f.engine.find_by_arn(arn) == nullptr); });
     return 0;
   });
-  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
+  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).has_value());
   auto fut = called->get_future();
   REQUIRE(fut.wait_for(kDeadline) == std::future_status::ready);
   CHECK(fut.get());
@@ -309,7 +314,7 @@ TEST_CASE("streams, shards, records and indexes survive a reload, trims included
   {
     Fixture f(path);
     Stream& s = f.create("durable", 2);
-    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.add_tags(c, s, {{"team", "data"}}); }).is_ok());
+    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.add_tags(c, s, {{"team", "data"}}); }).has_value());
     arn = s.arn;
     created_ms = s.created_ms;
     f.put(s, "a", "old", "0");
@@ -347,7 +352,7 @@ TEST_CASE("stream ids are never reused, not even after a restart that follows a 
     f.create("kept", 1);
     Stream& s = f.create("gone", 1);
     deleted_id = s.id;
-    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
+    REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).has_value());
     f.db.stop();
   }
   {
@@ -364,7 +369,7 @@ TEST_CASE("a recreated stream with the same name is a new stream") {
   Fixture f;
   Stream& s = f.create("again", 1);
   const std::int64_t first_id = s.id;
-  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
+  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).has_value());
   Stream& t = f.create("again", 1);
   CHECK(t.id != first_id);
   CHECK(t.shards[0].next_index == 0);
@@ -376,11 +381,15 @@ TEST_CASE("creating a stream that exists is ResourceInUse, and finding one that 
   auto again = f.db.run_sync([&](Connection& c) {
     return f.engine.create_stream(c, "us-east-1", "taken", 1, "PROVISIONED", {}, f.clock.now_ms());
   });
-  CHECK(again.status().detail() == static_cast<int>(KinesisError::kResourceInUse));
-  CHECK(again.status().message() == "Stream taken under account 123456789012 already exists.");
+  REQUIRE_FALSE(again.has_value());
+  CHECK(again.error().kind == ErrorKind::kStreamExists);
+  CHECK(describe(again.error()).message == "Stream taken under account 123456789012 already exists.");
   auto missing = f.engine.find("us-east-1", "nope");
-  CHECK(missing.status().message() == "Stream nope under account 123456789012 not found.");
-  CHECK(f.engine.find("eu-west-1", "taken").status().detail() == static_cast<int>(KinesisError::kResourceNotFound));
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(describe(missing.error()).message == "Stream nope under account 123456789012 not found.");
+  auto elsewhere = f.engine.find("eu-west-1", "taken");
+  REQUIRE_FALSE(elsewhere.has_value());
+  CHECK(elsewhere.error().kind == ErrorKind::kStreamNotFound);
 }
 
 TEST_CASE("more shards than the account's limit is LimitExceeded") {
@@ -389,7 +398,11 @@ TEST_CASE("more shards than the account's limit is LimitExceeded") {
   auto more = f.db.run_sync([&](Connection& c) {
     return f.engine.create_stream(c, "us-east-1", "more", 101, "PROVISIONED", {}, f.clock.now_ms());
   });
-  CHECK(more.status().detail() == static_cast<int>(KinesisError::kLimitExceeded));
+  REQUIRE_FALSE(more.has_value());
+  CHECK(more.error().kind == ErrorKind::kShardLimitExceeded);
+  CHECK(more.error().current == 400);
+  CHECK(more.error().limit == 500);
+  CHECK(describe(more.error()).type == esm::api::kinesis_wire::ErrorType::kLimitExceeded);
 }
 
 TEST_CASE("with shard limits on, the 1001st record in a second is refused and the next second is free") {
@@ -407,18 +420,19 @@ TEST_CASE("with shard limits on, the 1001st record in a second is refused and th
   };
   CHECK(put_many(1000) == 0);
   auto over = f.db.run_sync([&](Connection& c) { return f.engine.put(c, s, {"k", "x", ""}, f.clock.now_ms()); });
-  CHECK(over.status().detail() == static_cast<int>(KinesisError::kProvisionedThroughputExceeded));
-  CHECK(over.status().message() ==
+  REQUIRE_FALSE(over.has_value());
+  CHECK(over.error().kind == ErrorKind::kThroughputExceeded);
+  CHECK(describe(over.error()).message ==
         "Rate exceeded for shard shardId-000000000000 in stream limited under account 123456789012.");
   f.clock.advance_ms(1000);
   CHECK(put_many(1) == 0);
   // Bytes count too: 1 MiB a second.
   f.clock.advance_ms(1000);
   CHECK(f.db.run_sync([&](Connection& c) {
-          return f.engine.put(c, s, {"k", std::string(1048575, 'a'), ""}, f.clock.now_ms()).is_ok();
+          return f.engine.put(c, s, {"k", std::string(1048575, 'a'), ""}, f.clock.now_ms()).has_value();
         }));
   CHECK_FALSE(f.db.run_sync([&](Connection& c) {
-    return f.engine.put(c, s, {"k", "xy", ""}, f.clock.now_ms()).is_ok();
+    return f.engine.put(c, s, {"k", "xy", ""}, f.clock.now_ms()).has_value();
   }));
 }
 
@@ -435,20 +449,18 @@ TEST_CASE("shard iterators name their position, expire after five minutes and ca
 
   f.clock.advance_ms(StreamEngine::kIteratorTtlMs + 1);
   auto expired = f.engine.open_iterator(token, f.clock.now_ms());
-  CHECK(expired.status().detail() == static_cast<int>(KinesisError::kExpiredIterator));
-  CHECK(expired.status().message().starts_with("Iterator expired. The iterator was created at time "));
+  REQUIRE_FALSE(expired.has_value());
+  CHECK(expired.error().kind == ErrorKind::kIteratorExpired);
+  CHECK(describe(expired.error()).message.starts_with("Iterator expired. The iterator was created at time "));
 
   auto raw = base64_decode(f.engine.make_iterator(s, 1, 42, f.clock.now_ms()));
   REQUIRE(raw);
   std::string forged = *raw;
   forged.replace(forged.find(":42:"), 4, ":43:");
-  CHECK(f.engine.open_iterator(base64_encode(forged), f.clock.now_ms()).status().detail() ==
-        static_cast<int>(KinesisError::kInvalidArgument));
-  CHECK(f.engine.open_iterator("not-base64!", f.clock.now_ms()).status().detail() ==
-        static_cast<int>(KinesisError::kInvalidArgument));
+  CHECK(f.engine.open_iterator(base64_encode(forged), f.clock.now_ms()).error().kind == ErrorKind::kInvalidIterator);
+  CHECK(f.engine.open_iterator("not-base64!", f.clock.now_ms()).error().kind == ErrorKind::kInvalidIterator);
 
   const std::string live = f.engine.make_iterator(s, 0, 0, f.clock.now_ms());
-  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).is_ok());
-  CHECK(f.engine.open_iterator(live, f.clock.now_ms()).status().detail() ==
-        static_cast<int>(KinesisError::kResourceNotFound));
+  REQUIRE(f.db.run_sync([&](Connection& c) { return f.engine.delete_stream(c, s); }).has_value());
+  CHECK(f.engine.open_iterator(live, f.clock.now_ms()).error().kind == ErrorKind::kIteratorShardGone);
 }

@@ -84,8 +84,8 @@ Expected<SendResult, Error> QueueEngine::send(Connection& c, Queue& q, SendInput
     if (it != q.dedup.end() && it->second.expires_ms > now_ms)
       return SendResult{it->second.message_id, m.md5_body, m.md5_attributes, it->second.sequence_number, md5_system};
     m.sequence_number = next_sequence_number(q);
-    auto row = storage::QueueRow{q.id, q.region, q.account, q.name, q.attributes, q.tags, q.created_ms,
-                                 q.modified_ms, q.next_sequence + 1};
+    auto row = row_of(q);
+    ++row.next_sequence;
     if (Status s = storage::put_queue_row(c, row); !s.is_ok()) return Error::internal(s);
   }
   if (Status s = insert_message(c, q, m); !s.is_ok()) return Error::internal(s);
@@ -148,8 +148,8 @@ Expected<bool, Error> QueueEngine::redrive(Connection& c, Queue& q, std::map<std
     // A FIFO dead-letter queue restarts the retention clock; a standard one does not.
     moved.sent_ms = now_ms;
     moved.sequence_number = next_sequence_number(*dlq);
-    auto row = storage::QueueRow{dlq->id, dlq->region, dlq->account, dlq->name, dlq->attributes, dlq->tags,
-                                 dlq->created_ms, dlq->modified_ms, dlq->next_sequence + 1};
+    auto row = row_of(*dlq);
+    ++row.next_sequence;
     if (Status s = storage::put_queue_row(c, row); !s.is_ok()) return Error::internal(s);
     ++dlq->next_sequence;
   }

@@ -10,12 +10,13 @@
 #include "storage/queue_store.h"
 
 namespace esm::services::sqs {
-namespace {
 
-storage::QueueRow row_of(const Queue& q) {
+storage::QueueRow QueueEngine::row_of(const Queue& q) {
   return storage::QueueRow{q.id, q.region, q.account, q.name, q.attributes, q.tags, q.created_ms, q.modified_ms,
                            q.next_sequence};
 }
+
+namespace {
 
 std::unique_ptr<Queue> queue_of(storage::QueueRow row) {
   auto q = std::make_unique<Queue>();
@@ -156,6 +157,7 @@ Status QueueEngine::recover(Connection& c, std::int64_t now_ms) {
 
 Status QueueEngine::persist_queue(Connection& c, const Queue& q) { return storage::put_queue_row(c, row_of(q)); }
 
+
 Expected<void, Error> QueueEngine::check_dead_letter_target(const std::string& policy, bool fifo) {
   if (policy.empty()) return {};
   const std::string arn = dead_letter_arn_of(policy);
@@ -290,25 +292,17 @@ Expected<void, Error> QueueEngine::set_attributes(Connection& c, Queue& q,
     if (k == "RedrivePolicy")
       if (auto r = check_dead_letter_target(v, q.fifo); !r) return r.error();
   }
-  Queue changed_row;  // the row as it will be; memory follows once it is written
-  changed_row.id = q.id;
-  changed_row.region = q.region;
-  changed_row.account = q.account;
-  changed_row.name = q.name;
-  changed_row.attributes = q.attributes;
-  changed_row.tags = q.tags;
-  changed_row.created_ms = q.created_ms;
-  changed_row.next_sequence = q.next_sequence;
+  auto row = row_of(q);  // the row as it will be; memory follows once it is written
   for (const auto& [k, v] : attributes) {
     if (k == "FifoQueue") continue;
     if (v.empty() && (k == "RedrivePolicy" || k == "Policy" || k == "RedriveAllowPolicy"))
-      changed_row.attributes.erase(k);
+      row.attributes.erase(k);
     else
-      changed_row.attributes[k] = v;
+      row.attributes[k] = v;
   }
-  changed_row.modified_ms = now_ms;
-  if (Status s = persist_queue(c, changed_row); !s.is_ok()) return Error::internal(s);
-  q.attributes = std::move(changed_row.attributes);
+  row.modified_ms = now_ms;
+  if (Status s = storage::put_queue_row(c, row); !s.is_ok()) return Error::internal(s);
+  q.attributes = std::move(row.attributes);
   q.modified_ms = now_ms;
   apply_attributes(q);
   touch(q);  // the retention period may have changed

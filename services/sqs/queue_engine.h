@@ -29,6 +29,7 @@
 #include "services/sqs/errors.h"
 #include "services/sqs/queue.h"
 #include "storage/db_worker.h"
+#include "storage/queue_store.h"
 #include "storage/sqlite.h"
 
 namespace esm::services::sqs {
@@ -84,6 +85,7 @@ class QueueEngine {
 
  private:
   void clear();
+  static storage::QueueRow row_of(const Queue& q);
   Expected<void, Error> check_dead_letter_target(const std::string& policy, bool fifo);
   Status expire(Connection& c, Queue& q, std::int64_t now_ms);
   // Marks a queue for the next tick (and wakes the worker so that the tick runs soon).

@@ -1,5 +1,7 @@
 #include "api/errors.h"
 
+#include "api/model_check.h"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -51,8 +53,9 @@ Response lambda_error(const Status& s) {
 
 std::string validation_message(const std::string& value, const std::string& member, const std::string& constraint,
                                bool value_is_null) {
-  std::string v = value_is_null ? "null" : "'" + value + "'";
-  return "1 validation error detected: Value " + v + " at '" + member + "' failed to satisfy constraint: " + constraint;
+  ModelCheck ck;
+  ck.violation(value_is_null ? "null" : ModelCheck::quoted(value), member, constraint);
+  return ck.message();
 }
 
 }  // namespace esm::api

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "api/errors.h"
+#include "api/model_check.h"
 #include "core/arn.h"
 #include "core/json_depth.h"
 
@@ -93,43 +94,28 @@ class Checker {
   // unless camel is false (a path that is already in its printed form).
   void violation(const std::string& value, const std::string& member, const std::string& constraint,
                  bool is_null = false, bool camel = true) {
-    std::string v = is_null ? "null" : "'" + value + "'";
-    violations_.push_back("Value " + v + " at '" + (camel ? lower_camel(member) : member) +
-                          "' failed to satisfy constraint: " + constraint);
+    model_.violation(is_null ? "null" : ModelCheck::quoted(value), camel ? lower_camel(member) : member, constraint);
   }
   void range(const std::string& member, long long v, long long lo, long long hi) {
-    if (v < lo)
-      violation(std::to_string(v), member, "Member must have value greater than or equal to " + std::to_string(lo));
-    else if (v > hi)
-      violation(std::to_string(v), member, "Member must have value less than or equal to " + std::to_string(hi));
+    model_.range(lower_camel(member), v, lo, hi);
   }
   void length(const std::string& member, const std::string& v, std::size_t lo, std::size_t hi) {
-    if (v.size() < lo)
-      violation(v, member, "Member must have length greater than or equal to " + std::to_string(lo));
-    else if (v.size() > hi)
-      violation(v, member, "Member must have length less than or equal to " + std::to_string(hi));
+    model_.length(lower_camel(member), v, lo, hi);
   }
   template <std::size_t N>
   void one_of(const std::string& member, const std::string& v, const std::array<const char*, N>& values) {
-    for (const char* ok : values)
-      if (v == ok) return;
-    std::string set;
-    for (const char* ok : values) set += (set.empty() ? "" : ", ") + std::string(ok);
-    violation(v, member, "Member must satisfy enum value set: [" + set + "]");
+    model_.one_of_any(lower_camel(member), v, values);
   }
 
   Status status() const {
     if (!type_error_.empty()) return invalid_parameter(type_error_);
-    if (violations_.empty()) return Status::ok();
-    std::string m = std::to_string(violations_.size()) +
-                    (violations_.size() == 1 ? " validation error detected: " : " validation errors detected: ");
-    for (std::size_t i = 0; i < violations_.size(); ++i) m += (i ? "; " : "") + violations_[i];
-    return validation_error(std::move(m));
+    if (model_.ok()) return Status::ok();
+    return validation_error(model_.message());
   }
 
  private:
   std::string type_error_;
-  std::vector<std::string> violations_;
+  ModelCheck model_;
 };
 
 std::optional<std::string> get_string(const Value& obj, const char* name, Checker& ck, const std::string& path) {

@@ -8,17 +8,17 @@
 
 #include "api/lambda_api.h"
 #include "services/kinesis/stream_engine.h"
-#include "storage/sqs_queues.h"
+#include "services/sqs/queue_engine.h"
 
 namespace esm::api {
 
 class MockSources final : public SourceDirectory {
  public:
-  MockSources(storage::QueueEngine& queues, kinesis::StreamEngine& streams) : queues_(queues), streams_(streams) {}
+  MockSources(services::sqs::QueueEngine& queues, kinesis::StreamEngine& streams) : queues_(queues), streams_(streams) {}
   Status check_source(storage::Connection& c, const Mapping& m) override;
 
  private:
-  storage::QueueEngine& queues_;
+  services::sqs::QueueEngine& queues_;
   kinesis::StreamEngine& streams_;
 };
 

@@ -619,19 +619,19 @@ void KinesisPoller::deliver_failure(const std::string& destination, const std::s
     // Ahead of the checkpoint job that moves past these records: the DbWorker keeps the order.
     deps_.db.submit_relaxed([queues = &deps_.queues, clock = &deps_.clock, uuid = config_.uuid, destination,
                              body = std::move(body)](storage::Connection& c) -> storage::DbWorker::Done {
-      storage::Queue* q = queues->find_by_arn(destination);
+      services::sqs::Queue* q = queues->find_by_arn(destination);
       if (!q) {
         spdlog::warn("mapping {}: OnFailure queue {} does not exist; failure record dropped", uuid, destination);
         return nullptr;
       }
-      storage::SendInput in;
+      services::sqs::SendInput in;
       in.body = body;
       if (q->fifo) {
         in.group_id = uuid;
         in.dedup_id = new_uuid();
       }
       auto sent = queues->send(c, *q, std::move(in), clock->now_ms());
-      if (!sent) spdlog::warn("mapping {}: failure record not sent: {}", uuid, sent.status().message());
+      if (!sent) spdlog::warn("mapping {}: failure record not sent: {}", uuid, services::sqs::kind_name(sent.error().kind));
       return nullptr;
     }, [uuid = config_.uuid](const Status& s) {
       spdlog::warn("mapping {}: failure record not sent: {}", uuid, s.message());

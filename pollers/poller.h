@@ -13,14 +13,14 @@
 #include "pollers/filter.h"
 #include "storage/db_worker.h"
 #include "services/kinesis/stream_engine.h"
-#include "storage/sqs_queues.h"
+#include "services/sqs/queue_engine.h"
 
 namespace esm::pollers {
 
 struct PollerDeps {
   boost::asio::io_context& ioc;
   storage::DbWorker& db;
-  storage::QueueEngine& queues;
+  services::sqs::QueueEngine& queues;
   Invoker& invoker;
   const FunctionRegistry& functions;
   const Clock& clock;

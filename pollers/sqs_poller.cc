@@ -99,7 +99,7 @@ void SqsPoller::maybe_receive() {
   if (!should_poll() || receiving_ || !ready_.empty() || in_flight_ >= concurrency()) return;
   receiving_ = true;
   const std::int64_t now = deps_.clock.now_ms();
-  storage::ReceiveOptions opt;
+  services::sqs::ReceiveOptions opt;
   opt.max_messages = std::max(1, config_.batch_size - static_cast<int>(pending_.messages.size()));
   opt.wait_ms = pending_.messages.empty() ? kLongPollMs : std::max<std::int64_t>(0, deadline_ms_ - now);
   opt.owner = config_.uuid;
@@ -111,7 +111,7 @@ void SqsPoller::maybe_receive() {
   const std::string arn = config_.event_source_arn;
   // The job and the long poll hold the poller weakly: one the DbWorker or the queue engine drops
   // at shutdown must not be its last owner (its timer must die before the io_context).
-  auto deliver = [weak = weak_from_this(), gen](Result<std::vector<storage::Received>> got) {
+  auto deliver = [weak = weak_from_this(), gen](services::sqs::ReceiveResult got) {
     auto poller = weak.lock();
     if (!poller) return;  // gone: the messages return after their visibility timeout
     boost::asio::post(poller->strand_, [poller, gen, got = std::move(got)]() mutable {
@@ -123,25 +123,24 @@ void SqsPoller::maybe_receive() {
     auto self = weak.lock();
     if (!self) return nullptr;
     auto& queues = self->deps_.queues;
-    storage::Queue* q = queues.find_by_arn(arn);
+    services::sqs::Queue* q = queues.find_by_arn(arn);
     if (!q) {
       return [deliver](const Status& commit) {
-        deliver(commit.is_ok() ? storage::sqs_error(storage::SqsError::kNonExistentQueue,
-                                                    "The specified queue does not exist.")
-                               : commit);
+        deliver(commit.is_ok() ? services::sqs::Error{services::sqs::ErrorKind::kNonExistentQueue}
+                               : services::sqs::Error::internal(commit));
       };
     }
     // With a window the messages must outlive the wait plus the invocation (§2.2).
     if (window > 0 && window + fn_timeout_s > q->visibility_timeout_s) opt.visibility_timeout_s = window + fn_timeout_s + 30;
     queues.receive(c, *q, opt, self->deps_.clock.now_ms(), deliver);
     return nullptr;
-  }, [deliver](const Status& s) { deliver(s); });
+  }, [deliver](const Status& s) { deliver(services::sqs::Error::internal(s)); });
 }
 
-void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got) {
+void SqsPoller::on_received(std::uint64_t generation, services::sqs::ReceiveResult got) {
   receiving_ = false;
   if (!got) {
-    spdlog::debug("mapping {}: receive failed: {}", config_.uuid, got.status().message());
+    spdlog::debug("mapping {}: receive failed: {}", config_.uuid, services::sqs::kind_name(got.error().kind));
     retry_later();
     return;
   }
@@ -175,7 +174,7 @@ void SqsPoller::on_received(std::uint64_t generation, Result<std::vector<storage
   maybe_receive();
 }
 
-void SqsPoller::add_to_batch(storage::Received r, std::string record) {
+void SqsPoller::add_to_batch(services::sqs::Received r, std::string record) {
   // The message that would take the event past 6 MB opens the next batch.
   if (!pending_.messages.empty() &&
       sqs_event_size(pending_.messages.size() + 1, pending_.record_bytes + record.size()) > kMaxEventBytes)
@@ -253,8 +252,10 @@ void SqsPoller::on_invoked(Batch batch, bool report_failures, InvokeOutcome outc
 void SqsPoller::delete_messages(std::vector<std::string> receipts) {
   const std::string arn = config_.event_source_arn;
   deps_.db.submit_relaxed([queues = &deps_.queues, arn, receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-    if (storage::Queue* q = queues->find_by_arn(arn))
-      for (const auto& h : receipts) (void)queues->delete_message(c, *q, h);
+    if (services::sqs::Queue* q = queues->find_by_arn(arn))
+      for (const auto& h : receipts)
+        if (auto r = queues->delete_message(c, *q, h); !r)
+          spdlog::warn("sqs: delete after a batch failed: {}", services::sqs::kind_name(r.error().kind));
     return nullptr;
   }, nullptr);
 }
@@ -263,7 +264,9 @@ void SqsPoller::release(std::vector<std::string> receipts) {
   const std::string arn = config_.event_source_arn;
   deps_.db.submit_relaxed([queues = &deps_.queues, clock = &deps_.clock, arn,
                            receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-    if (storage::Queue* q = queues->find_by_arn(arn)) queues->release(c, *q, receipts, clock->now_ms());
+    if (services::sqs::Queue* q = queues->find_by_arn(arn))
+      if (auto r = queues->release(c, *q, receipts, clock->now_ms()); !r)
+        spdlog::warn("sqs: release failed: {}", services::sqs::kind_name(r.error().kind));
     return nullptr;
   }, nullptr);
 }

@@ -48,7 +48,7 @@
 #include "pollers/filter.h"
 #include "pollers/poller.h"
 #include "storage/db_worker.h"
-#include "storage/sqs_queues.h"
+#include "services/sqs/queue_engine.h"
 
 namespace esm::pollers {
 
@@ -67,7 +67,7 @@ class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPo
 
   // Messages with their serialized records; the event is {"Records":[records...]}.
   struct Batch {
-    std::vector<storage::Received> messages;
+    std::vector<services::sqs::Received> messages;
     std::vector<std::string> records;
     std::size_t record_bytes = 0;
   };
@@ -77,8 +77,8 @@ class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPo
   void apply(Mapping mapping);
   void drop_unsent();
   void maybe_receive();
-  void on_received(std::uint64_t generation, Result<std::vector<storage::Received>> got);
-  void add_to_batch(storage::Received r, std::string record);
+  void on_received(std::uint64_t generation, services::sqs::ReceiveResult got);
+  void add_to_batch(services::sqs::Received r, std::string record);
   void delete_messages(std::vector<std::string> receipts);
   void seal();
   bool groups_free(const Batch& b) const;

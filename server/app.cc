@@ -48,9 +48,10 @@ Status App::start() {
   invocations_ = std::make_unique<InvocationLog>();
   invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
   admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);
-  queues_ = std::make_unique<storage::QueueEngine>(*db_, config_.account_id);
+  queues_ = std::make_unique<services::sqs::QueueEngine>(*db_, config_.account_id);
   if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
     return s;
+  db_->add_recovery([this](storage::Connection& c, std::int64_t now) { return queues_->recover(c, now); });
   streams_ = std::make_unique<kinesis::StreamEngine>(*db_, config_.account_id);
   streams_->set_shard_limits(config_.kinesis_shard_limits);
   if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c); }); !s.is_ok()) return s;

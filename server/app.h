@@ -19,7 +19,7 @@
 #include "api/kinesis/kinesis_api.h"
 #include "api/lambda_api.h"
 #include "api/sources.h"
-#include "api/sqs_api.h"
+#include "api/sqs/sqs_api.h"
 #include "core/clock.h"
 #include "core/destination_log.h"
 #include "core/function_registry.h"
@@ -31,7 +31,7 @@
 #include "storage/db_worker.h"
 #include "services/kinesis/stream_engine.h"
 #include "storage/read_pool.h"
-#include "storage/sqs_queues.h"
+#include "services/sqs/queue_engine.h"
 
 namespace esm::server {
 
@@ -59,7 +59,7 @@ class App {
   DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
-  std::unique_ptr<storage::QueueEngine> queues_;
+  std::unique_ptr<services::sqs::QueueEngine> queues_;
   std::unique_ptr<api::SqsApi> sqs_;
   std::unique_ptr<kinesis::StreamEngine> streams_;
   std::unique_ptr<api::KinesisApi> kinesis_;

@@ -1,5 +1,6 @@
-// KinesisPoller against the real stream and queue engines on a `:memory:` database, with fake
-// time and a scripted function (tests/pollers/poller_harness.h).
+// The Kinesis poller (PartitionPipeline over KinesisPartitionSource) against the real stream and
+// queue engines on a `:memory:` database, with fake time and a scripted function
+// (tests/pollers/poller_harness.h).
 
 #include "pollers/kinesis_poller.h"
 

@@ -23,6 +23,7 @@ class KinesisPartitionSource final : public PartitionSource {
  public:
   KinesisPartitionSource(storage::StreamEngine& streams, const Mapping& mapping);
 
+  const std::string& checkpoint_source() const override { return stream_arn_; }
   Result<std::optional<std::vector<PartitionInit>>> open(storage::Connection& c, const Mapping& m) override;
   PartitionRead read(const PartitionInit& p, std::int64_t from, int max_records, std::size_t max_bytes,
                      std::int64_t now_ms) override;

@@ -541,7 +541,7 @@ void PartitionPipeline::flush_checkpoint(PartitionState& p) {
   p.saved_position = pos;
   p.saved_window = wj;
   deps().db.submit_relaxed(
-      [uuid = config().uuid, cp = storage::Checkpoint{p.init.id, config().event_source_arn, pos, std::move(wj),
+      [uuid = config().uuid, cp = storage::Checkpoint{p.init.id, source_->checkpoint_source(), pos, std::move(wj),
                                                       p.init.epoch}](storage::Connection& c) -> storage::DbWorker::Done {
         if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok())
           spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());
@@ -561,7 +561,7 @@ void PartitionPipeline::save_checkpoint(PartitionState& p) {
   const int index = p.init.index;
   deps().db.submit_relaxed(
       [weak = weak_self<PartitionPipeline>(), gen, index, uuid = config().uuid,
-       cp = storage::Checkpoint{p.init.id, config().event_source_arn, pos, wj, p.init.epoch}](
+       cp = storage::Checkpoint{p.init.id, source_->checkpoint_source(), pos, wj, p.init.epoch}](
           storage::Connection& c) -> storage::DbWorker::Done {
         if (Status st = storage::save_checkpoint(c, uuid, cp); !st.is_ok()) {
           spdlog::warn("mapping {}: checkpoint not saved: {}", uuid, st.message());

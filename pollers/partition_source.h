@@ -77,6 +77,10 @@ class PartitionSource {
  public:
   virtual ~PartitionSource() = default;
 
+  // What the checkpoints name as their source (storage/checkpoint_store.h): the stream's ARN,
+  // a Kafka topic. Fixed for the source's life.
+  virtual const std::string& checkpoint_source() const = 0;
+
   // Database: the partitions and where each resumes: from the mapping's checkpoint when it was
   // written for this incarnation of the source, else from StartingPosition, saved at once so
   // that a restart does not move it. nullopt: the source does not exist (yet). An error: the

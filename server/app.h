@@ -4,7 +4,7 @@
 // Construction order (members below, top to bottom): clock, database worker, function
 // registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API, the Kinesis
 // streams and theirs), the io_context, the function invoker (it runs on the io_context), the
-// pollers and the HTTP server.
+// pollers' scheduler and failure destination, the pollers, and the HTTP server.
 // Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
 // has committed every queued job, wait (bounded) until those answers are written, then stop
 // the io_context and join its threads. Destruction then kills still-running exec: children (the

@@ -1,32 +1,31 @@
 #pragma once
-// What every mapping poller needs (PollerDeps) and what the PollerManager asks of it.
+// What every mapping poller needs (PollerDeps) and what the PollerManager asks of it. A source
+// adds what only it needs (its service engine) when it registers its maker
+// (pollers/poller_registry.h), so PollerDeps names no source.
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
 
-#include "core/clock.h"
-#include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invoke.h"
 #include "core/mapping.h"
+#include "core/scheduler.h"
 #include "pollers/filter.h"
 #include "storage/db_worker.h"
-#include "services/kinesis/stream_engine.h"
-#include "services/sqs/queue_engine.h"
 
 namespace esm::pollers {
+
+class FailureDestination;
 
 struct PollerDeps {
   boost::asio::io_context& ioc;
   storage::DbWorker& db;
-  services::sqs::QueueEngine& queues;
   Invoker& invoker;
   const FunctionRegistry& functions;
-  const Clock& clock;
+  Scheduler& scheduler;  // every wait and every reading of the time
   int default_concurrency = 5;
-  kinesis::StreamEngine* streams = nullptr;      // Kinesis mappings poll only when set
-  DestinationLog* destinations = nullptr;        // SNS and S3 on-failure destinations
+  FailureDestination* failures = nullptr;  // on-failure destinations of stream-like sources
 };
 
 // One poller per mapping. Threading: every member may be called from any thread; the poller

@@ -4,26 +4,19 @@
 
 #include <boost/asio/post.hpp>
 
-#include "pollers/kinesis_poller.h"
-#include "pollers/sqs_poller.h"
-
 namespace esm::pollers {
 
-PollerManager::PollerManager(PollerDeps deps) : deps_(deps), strand_(boost::asio::make_strand(deps.ioc)) {}
+PollerManager::PollerManager(PollerDeps deps, PollerRegistry registry)
+    : deps_(deps), registry_(std::move(registry)), strand_(boost::asio::make_strand(deps.ioc)) {}
 
 void PollerManager::start(const std::vector<Mapping>& mappings) {
   for (const auto& m : mappings) notify(m, false);
 }
 
-std::shared_ptr<Poller> PollerManager::make_poller(const Mapping& m) {
-  if (m.kind == SourceKind::kSqs) return std::make_shared<SqsPoller>(deps_, m);
-  if (m.kind == SourceKind::kKinesis && deps_.streams) return std::make_shared<KinesisPoller>(deps_, m);
-  return nullptr;
-}
-
 void PollerManager::notify(const Mapping& m, bool removed) {
-  if (m.kind != SourceKind::kSqs && m.kind != SourceKind::kKinesis) return;
-  boost::asio::post(strand_, [this, m, removed] {
+  const PollerMaker* maker = registry_.find(m.kind);
+  if (!maker) return;
+  boost::asio::post(strand_, [this, m, removed, maker] {
     auto it = pollers_.find(m.uuid);
     if (removed) {
       if (it == pollers_.end()) return;
@@ -36,7 +29,7 @@ void PollerManager::notify(const Mapping& m, bool removed) {
       it->second->update(m);
       return;
     }
-    auto poller = make_poller(m);
+    auto poller = (*maker)(deps_, m);
     if (!poller) return;
     pollers_.emplace(m.uuid, poller);
     poller->start();

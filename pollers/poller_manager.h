@@ -1,6 +1,6 @@
 #pragma once
-// PollerManager: owns the pollers, one per SQS or Kinesis mapping, created, updated and stopped
-// as mappings change.
+// PollerManager: owns the pollers, one per mapping whose source kind has a maker in the
+// PollerRegistry, created, updated and stopped as mappings change.
 //
 // Threading: notify() from any thread (LambdaApi calls it on the DbWorker thread); the poller
 // table lives on its own strand.
@@ -13,21 +13,21 @@
 
 #include "core/mapping.h"
 #include "pollers/poller.h"
+#include "pollers/poller_registry.h"
 
 namespace esm::pollers {
 
 class PollerManager {
  public:
-  explicit PollerManager(PollerDeps deps);
+  PollerManager(PollerDeps deps, PollerRegistry registry);
   void start(const std::vector<Mapping>& mappings);
   void notify(const Mapping& m, bool removed);
   // Stops every poller; in-flight invocations finish on the io_context if it still runs.
   void stop();
 
  private:
-  std::shared_ptr<Poller> make_poller(const Mapping& m);
-
   PollerDeps deps_;
+  PollerRegistry registry_;
   boost::asio::strand<boost::asio::io_context::executor_type> strand_;
   std::map<std::string, std::shared_ptr<Poller>> pollers_;
 };

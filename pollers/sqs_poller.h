@@ -29,42 +29,29 @@
 // Waiting is event driven: the poller keeps one long poll open on the queue, which a
 // SendMessage answers at once, so a message reaches the function within milliseconds.
 //
-// Threading: all state on the poller's strand; update()/stop() may be called from any thread.
+// Threading: all state on the poller's strand (PollerBase); the QueueEngine only from DbWorker
+// jobs, which the functions under "The queue calls" hold.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/function_registry.h"
-#include "core/invoke.h"
 #include "core/mapping.h"
-#include "pollers/filter.h"
-#include "pollers/poller.h"
-#include "storage/db_worker.h"
+#include "core/scheduler.h"
+#include "pollers/poller_base.h"
+#include "pollers/poller_registry.h"
 #include "services/sqs/queue_engine.h"
 
 namespace esm::pollers {
 
-
-class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPoller> {
+class SqsPoller final : public PollerBase {
  public:
-  SqsPoller(PollerDeps deps, Mapping mapping);
-
-  void start() override;
-  void update(Mapping mapping) override;
-  // Stops receiving; on_stopped runs (on the strand) once no invocation is in flight.
-  void stop(std::function<void()> on_stopped) override;
+  SqsPoller(PollerDeps deps, services::sqs::QueueEngine& queues, Mapping mapping);
 
  private:
-  using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
-
   // Messages with their serialized records; the event is {"Records":[records...]}.
   struct Batch {
     std::vector<services::sqs::Received> messages;
@@ -72,37 +59,40 @@ class SqsPoller final : public Poller, public std::enable_shared_from_this<SqsPo
     std::size_t record_bytes = 0;
   };
 
-  bool should_poll() const;
+  void on_start() override;
+  void on_config(const Mapping& old, bool was_polling) override;
+  void on_stop() override;
+  bool busy() const override { return receiving_; }
+
   int concurrency() const;
-  void apply(Mapping mapping);
   void drop_unsent();
+  // The queue calls (QueueEngine), each one DbWorker job.
+  void receive_job(services::sqs::ReceiveOptions opt, int window_s, int fn_timeout_s);
+  void delete_messages(std::vector<std::string> receipts);
+  void release(std::vector<std::string> receipts);
+  void cancel_long_poll();
+
   void maybe_receive();
   void on_received(std::uint64_t generation, services::sqs::ReceiveResult got);
   void add_to_batch(services::sqs::Received r, std::string record);
-  void delete_messages(std::vector<std::string> receipts);
   void seal();
   bool groups_free(const Batch& b) const;
   void flush();
   void dispatch(Batch batch);
   void on_invoked(Batch batch, bool report_failures, InvokeOutcome outcome);
-  void release(std::vector<std::string> receipts);
   void retry_later();
-  void check_stopped();
 
-  PollerDeps deps_;
-  Strand strand_;
-  boost::asio::steady_timer retry_timer_;
-  Mapping config_;
-  std::shared_ptr<const EventFilter> filter_;  // config_.filter_patterns, compiled
+  services::sqs::QueueEngine& queues_;
+  Scheduler::TimerHandle retry_timer_;
   bool receiving_ = false;
-  bool stopping_ = false;
-  int in_flight_ = 0;
   std::uint64_t generation_ = 0;  // bumped when polling stops; late receives are handed back
   Batch pending_;                 // being gathered
   std::int64_t deadline_ms_ = 0;  // when pending_ goes out (its window ends)
   std::deque<Batch> ready_;       // sealed, waiting for a concurrency slot or a FIFO group
   std::map<std::string, int> groups_in_flight_;  // FIFO: message group -> batches in flight
-  std::function<void()> on_stopped_;
 };
+
+// Makes SqsPoller the poller of SourceKind::kSqs mappings, reading from `queues`.
+void register_sqs_poller(PollerRegistry& registry, services::sqs::QueueEngine& queues);
 
 }  // namespace esm::pollers

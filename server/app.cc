@@ -4,9 +4,13 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "api/errors.h"
+#include "pollers/kinesis_poller.h"
+#include "pollers/sqs_poller.h"
 #include "storage/function_store.h"
 #include "storage/mapping_store.h"
 
@@ -61,9 +65,8 @@ Status App::start() {
   lambda_->set_source_directory(sources_.get());
   sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
   admin_->set_destinations(&destinations_);
-  pollers_ = std::make_unique<pollers::PollerManager>(pollers::PollerDeps{
-      ioc_, *db_, *queues_, *invoker_, *functions_, clock_, 5, streams_.get(), &destinations_});
-  lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
+  start_pollers();
+  if (const char* f = std::getenv("ESMD_TEST_CLOCK_FILE"); f && *f) watch_test_clock(f);
   // An unreadable mappings table must not start esmd with no pollers.
   auto mappings = db_->run_sync([](storage::Connection& c) { return storage::all_mappings(c); });
   if (!mappings) return internal_error("cannot read the event source mappings: " + mappings.status().message());
@@ -83,6 +86,43 @@ Status App::start() {
   spdlog::info("esmd {} listening on http://{}:{} ({}, region {}, account {})", kVersion, config_.host, port(),
                config_.in_memory ? "in memory" : path, config_.region, config_.account_id);
   return Status::ok();
+}
+
+// The pollers' composition: each source registers its poller here, and only here.
+void App::start_pollers() {
+  scheduler_ = std::make_unique<pollers::AsioScheduler>(ioc_, clock_);
+  failures_ = std::make_unique<pollers::FailureDestination>(*db_, *queues_, destinations_, clock_);
+  pollers::PollerRegistry registry;
+  pollers::register_sqs_poller(registry, *queues_);
+  pollers::register_kinesis_poller(registry, *streams_);
+  pollers_ = std::make_unique<pollers::PollerManager>(
+      pollers::PollerDeps{ioc_, *db_, *invoker_, *functions_, *scheduler_, 5, failures_.get()}, std::move(registry));
+  lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
+}
+
+// A test moves esmd's time forward without waiting for it (tests/integration/
+// test_kinesis_poller_age.py): it writes the clock offset in milliseconds to the file named by
+// ESMD_TEST_CLOCK_FILE and sends SIGUSR1. Only a process that may signal esmd can do that, and
+// only when the variable was set at start-up; nothing reachable from the network can.
+void App::watch_test_clock(const std::string& offset_file) {
+  if (!test_clock_signal_) {
+    spdlog::warn("test clock enabled: SIGUSR1 sets the clock offset from {}", offset_file);
+    test_clock_signal_ = std::make_unique<boost::asio::signal_set>(ioc_, SIGUSR1);
+  }
+  test_clock_signal_->async_wait([this, offset_file](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    std::ifstream in(offset_file);
+    std::int64_t offset = 0;
+    if (in >> offset) {
+      clock_.set_offset_ms(offset);
+      scheduler_->clock_changed();
+      db_->poke();
+      spdlog::info("test clock: offset {} ms", offset);
+    } else {
+      spdlog::warn("test clock: {} holds no offset", offset_file);
+    }
+    watch_test_clock(offset_file);
+  });
 }
 
 void App::dispatch(api::Request req, api::Reply reply) {

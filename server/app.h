@@ -4,13 +4,14 @@
 // Construction order (members below, top to bottom): clock, database worker, function
 // registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API, the Kinesis
 // streams and theirs), the io_context, the function invoker (it runs on the io_context), the
-// pollers and the HTTP server.
+// pollers' scheduler and failure destination, the pollers, and the HTTP server.
 // Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
 // has committed every queued job, wait (bounded) until those answers are written, then stop
 // the io_context and join its threads. Destruction then kills still-running exec: children (the
 // invoker, destroyed before the io_context whose handlers still reference its parts).
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "core/destination_log.h"
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
+#include "pollers/asio_scheduler.h"
+#include "pollers/failure_destination.h"
 #include "pollers/invoker.h"
 #include "pollers/poller_manager.h"
 #include "server/config.h"
@@ -48,10 +51,13 @@ class App {
   void stop();
 
  private:
+  void start_pollers();
+  // Test only (ESMD_TEST_CLOCK_FILE): SIGUSR1 moves the clock, see app.cc.
+  void watch_test_clock(const std::string& offset_file);
   void dispatch(api::Request req, api::Reply reply);
 
   Config config_;
-  SystemClock clock_;
+  ShiftableClock clock_;  // offset 0 unless the test-only clock hook moved it
   std::unique_ptr<storage::DbWorker> db_;
   std::unique_ptr<storage::ReadPool> reads_;
   std::unique_ptr<FunctionRegistry> functions_;
@@ -66,7 +72,10 @@ class App {
   std::unique_ptr<api::MockSources> sources_;
   boost::asio::io_context ioc_;
   std::unique_ptr<pollers::FunctionInvoker> invoker_;
+  std::unique_ptr<pollers::AsioScheduler> scheduler_;
+  std::unique_ptr<pollers::FailureDestination> failures_;
   std::unique_ptr<pollers::PollerManager> pollers_;
+  std::unique_ptr<boost::asio::signal_set> test_clock_signal_;
   std::unique_ptr<HttpServer> http_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

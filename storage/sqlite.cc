@@ -155,6 +155,25 @@ CREATE TABLE stream_checkpoints(
     R"sql(
 ALTER TABLE stream_checkpoints ADD COLUMN stream_id INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // Checkpoints of any partitioned source (storage/checkpoint_store.h): a Kinesis shard's
+    // record index, and later a Kafka topic-partition's offset, keyed by (mapping, source,
+    // partition). The Kinesis rows move over as they are: a shard id is the partition, the
+    // record index the integer position, the stream id the epoch (0 where it was not recorded).
+    R"sql(
+CREATE TABLE checkpoints(
+  mapping_uuid TEXT NOT NULL,
+  source TEXT NOT NULL,
+  partition_id TEXT NOT NULL,
+  position INTEGER,
+  position_text TEXT,
+  state TEXT,
+  epoch INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(mapping_uuid, source, partition_id)
+) WITHOUT ROWID;
+INSERT INTO checkpoints(mapping_uuid, source, partition_id, position, state, epoch)
+  SELECT mapping_uuid, stream_arn, shard_id, next_index, window_json, stream_id FROM stream_checkpoints;
+DROP TABLE stream_checkpoints;
+)sql",
 }};
 
 }  // namespace

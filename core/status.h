@@ -1,7 +1,8 @@
 #pragma once
 // Status and Result<T>: the error values every esmd layer returns instead of throwing.
-// A Status carries a canonical code and a message written for the client; api/errors.cc
-// holds the one table from code to (HTTP status, AWS error type).
+// A Status carries a canonical code and a message; api/errors.cc holds the one table from code
+// to (HTTP status, AWS error type) for Lambda. The services (services/<source>/) return their
+// own typed errors instead (core/expected.h), which each front-end's error table words.
 
 #include <optional>
 #include <string>
@@ -25,20 +26,16 @@ enum class Code {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Code code, std::string message, int detail = 0)
-      : code_(code), message_(std::move(message)), detail_(detail) {}
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
   static Status ok() { return {}; }
   bool is_ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
-  // A protocol-specific error kind (e.g. storage::SqsError) refining the code; 0 if none.
-  int detail() const { return detail_; }
 
  private:
   Code code_ = Code::kOk;
   std::string message_;
-  int detail_ = 0;
 };
 
 inline Status invalid_parameter(std::string m) { return {Code::kInvalidParameter, std::move(m)}; }

@@ -115,6 +115,7 @@ void PartitionPipeline::open() {
 }
 
 void PartitionPipeline::on_opened(std::uint64_t gen, std::vector<PartitionInit> partitions) {
+  assert_on_strand();
   if (gen != generation_) return;
   opening_ = false;
   if (!should_poll()) return;
@@ -249,6 +250,7 @@ void PartitionPipeline::read(PartitionState& p) {
 }
 
 void PartitionPipeline::on_read(std::uint64_t gen, int index, PartitionRead r) {
+  assert_on_strand();
   PartitionState* pp = partition(gen, index);
   if (!pp) return;
   PartitionState& p = *pp;
@@ -283,6 +285,7 @@ void PartitionPipeline::on_read(std::uint64_t gen, int index, PartitionRead r) {
 }
 
 void PartitionPipeline::drive(PartitionState& p, Lane& lane) {
+  assert_on_strand();
   while (running_ && !draining_) {
     if (!lane.active && !form_batch(p, lane)) return;
     Active& a = *lane.active;
@@ -424,6 +427,7 @@ void PartitionPipeline::invoke(PartitionState& p, Lane& lane) {
 }
 
 void PartitionPipeline::on_invoked(std::uint64_t gen, int index, int lane_index, InvokeOutcome outcome) {
+  assert_on_strand();
   PartitionState* pp = partition(gen, index);
   if (!pp || lane_index >= static_cast<int>(pp->lanes.size()) || !pp->lanes[lane_index]->active) {
     // The pipeline paused meanwhile: this batch was not checkpointed and comes again.

@@ -32,6 +32,7 @@ bool PollerBase::should_poll() const {
 }
 
 void PollerBase::apply(Mapping mapping) {
+  assert_on_strand();
   const bool was_polling = should_poll();
   if (was_polling && mapping.state == MappingState::kUpdating) {
     // The new configuration applies when Updating settles; until then the old one polls on.
@@ -46,6 +47,7 @@ void PollerBase::apply(Mapping mapping) {
 }
 
 void PollerBase::invoke(std::string event, std::function<void(InvokeOutcome)> on_done) {
+  assert_on_strand();
   ++in_flight_;
   deps_.invoker.invoke(
       InvokeRequest{config_.function_arn, config_.uuid, std::move(event)},
@@ -69,6 +71,7 @@ void PollerBase::post(std::function<void()> fn) {
 }
 
 void PollerBase::check_stopped() {
+  assert_on_strand();
   if (stopping_ && in_flight_ == 0 && !busy() && on_stopped_) {
     auto cb = std::move(on_stopped_);
     on_stopped_ = nullptr;

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "core/check.h"
 #include "core/invoke.h"
 #include "core/mapping.h"
 #include "core/scheduler.h"
@@ -70,6 +71,8 @@ class PollerBase : public Poller, public std::enable_shared_from_this<PollerBase
   void post(std::function<void()> fn);
   // Completes a stop once nothing is in flight or busy.
   void check_stopped();
+  // "Strand only", checked in debug and sanitizer builds.
+  void assert_on_strand() const { ESM_DCHECK(strand_.running_in_this_thread()); }
 
   template <typename T>
   std::shared_ptr<T> self() {

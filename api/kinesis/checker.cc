@@ -161,6 +161,15 @@ std::optional<std::int64_t> Checker::timestamp(const char* name) {
   return static_cast<std::int64_t>(std::llround(secs * 1000.0));
 }
 
+void Checker::size(const std::string& wire, std::size_t n, std::size_t max, const char* brackets,
+                   const char* noun) {
+  const std::string open(1, brackets[0]), close(1, brackets[1]);
+  if (n < 1) model_.violation("'" + open + close + "'", wire, "Member must have length greater than or equal to 1");
+  if (n > max)
+    model_.violation("'" + open + std::to_string(n) + " " + noun + close + "'", wire,
+                     "Member must have length less than or equal to " + std::to_string(max));
+}
+
 void Checker::stream_ref() {
   string("StreamName", "streamName", false, 1, 128, kNamePattern, is_name);
   string("StreamARN", "streamARN", false, 1, 2048, kArnPattern, is_stream_arn);

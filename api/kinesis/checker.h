@@ -48,6 +48,9 @@ class Checker {
   std::optional<std::string> blob(const Value& obj, const char* name, const std::string& wire, std::size_t max);
   // Epoch seconds (a number; a numeric string is accepted too), as epoch ms.
   std::optional<std::int64_t> timestamp(const char* name);
+  // A list or map member's size, 1 to max entries. AWS prints an empty one as '[]' or '{}' and a
+  // long one by its count, e.g. '[501 records]'; brackets is "[]" or "{}".
+  void size(const std::string& wire, std::size_t n, std::size_t max, const char* brackets, const char* noun);
   // StreamName and StreamARN, the pair most operations take (one of them is needed).
   void stream_ref();
 

@@ -109,10 +109,7 @@ std::optional<WireError> check_put_records(const Value& in, Puts& puts) {
     return c.error();
   }
   const auto n = records->Size();
-  if (n < 1) c.model().violation("'[]'", "records", "Member must have length greater than or equal to 1");
-  if (n > 500)
-    c.model().violation("'[" + std::to_string(n) + " records]'", "records",
-                        "Member must have length less than or equal to 500");
+  c.size("records", n, 500, "[]", "records");
   std::size_t total = 0;
   rapidjson::SizeType i = 0;
   for (const auto& e : records->GetArray()) check_put_entry(c, e, ++i, puts, total);

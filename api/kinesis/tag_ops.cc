@@ -18,10 +18,7 @@ std::optional<WireError> check_add_tags(const Value& in, Puts&) {
     c.type_error("Tags", "a map");
     return c.error();
   }
-  if (t->MemberCount() < 1) c.model().violation("'{}'", "tags", "Member must have length greater than or equal to 1");
-  if (t->MemberCount() > 200)
-    c.model().violation("'{" + std::to_string(t->MemberCount()) + " tags}'", "tags",
-                        "Member must have length less than or equal to 200");
+  c.size("tags", t->MemberCount(), 200, "{}", "tags");
   for (const auto& m : t->GetObject()) {
     if (!m.value.IsString()) {
       c.type_error("Tags", "a map of strings");
@@ -57,10 +54,7 @@ std::optional<WireError> check_remove_tags(const Value& in, Puts&) {
   } else if (!keys->IsArray()) {
     c.type_error("TagKeys", "a list");
   } else {
-    if (keys->Size() < 1) c.model().violation("'[]'", "tagKeys", "Member must have length greater than or equal to 1");
-    if (keys->Size() > 50)
-      c.model().violation("'[" + std::to_string(keys->Size()) + " keys]'", "tagKeys",
-                          "Member must have length less than or equal to 50");
+    c.size("tagKeys", keys->Size(), 50, "[]", "keys");
     for (const auto& k : keys->GetArray())
       if (!k.IsString()) c.type_error("TagKeys", "a list of strings");
   }

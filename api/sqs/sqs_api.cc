@@ -65,7 +65,7 @@ void SqsApi::handle(Request req, Reply reply) {
        request_id = req.request_id, reply](storage::Connection& c) -> storage::DbWorker::Done {
         auto out = std::make_shared<rapidjson::Document>(rapidjson::kObjectType);
         sqs_wire::OpContext ctx{c,      queues_, *parsed.in, *out,     clock_.now_ms(), parsed.op, parsed.protocol,
-                           region, host,    sender,     account_, request_id,      reply};
+                                region, host,    sender,     account_, request_id,      reply};
         const sqs_wire::OpResult r = operation(ctx);
         if (!r)
           return [reply, resp = sqs_wire::error_response(parsed.protocol, r.error(), request_id)](const Status&) {

@@ -58,7 +58,7 @@ struct SqsFault {
   std::string message;
 };
 // The queue service's typed error in AWS's words.
-SqsFault sqs_fault(const services::sqs::Error& e);
+SqsFault sqs_fault(const sqs::Error& e);
 // A refused job or a failed commit.
 SqsFault sqs_fault(const Status& s);
 SqsFault sqs_missing_parameter(std::string_view name);

@@ -5,8 +5,8 @@
 
 namespace esm::api {
 
-using services::sqs::Error;
-using services::sqs::ErrorKind;
+using sqs::Error;
+using sqs::ErrorKind;
 
 SqsWireShape sqs_wire_shape(SqsCode code) {
   switch (code) {

@@ -222,9 +222,8 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
       return invalid_parameter("StartingPosition is not valid for SQS event sources.");
     if ((m.kind == SourceKind::kMq) && r.starting_position) return invalid_parameter(unsupported("StartingPosition"));
     if (is_stream(m.kind) && !r.starting_position)
-      return invalid_parameter(
-          "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not "
-          "be null.");
+      // Lambda words this one with a closing period, unlike the model layer's own messages.
+      return invalid_parameter(validation_message("", "startingPosition", "Member must not be null.", true));
     if (m.kind == SourceKind::kDynamoDb && r.starting_position == "AT_TIMESTAMP")
       return invalid_parameter("Unsupported starting position for arn type: " + m.event_source_arn);
     if (r.starting_position == "AT_TIMESTAMP" && !r.starting_position_ts)

@@ -20,8 +20,8 @@ void ModelCheck::length(const std::string& member, const std::string& v, std::si
     value(v, member, "Member must have length less than or equal to " + std::to_string(hi));
 }
 
-void ModelCheck::one_of(const std::string& member, const std::string& v, std::initializer_list<const char*> values) {
-  one_of_any(member, v, values);
+bool ModelCheck::one_of(const std::string& member, const std::string& v, std::initializer_list<const char*> values) {
+  return one_of_any(member, v, values);
 }
 
 std::string ModelCheck::message() const {

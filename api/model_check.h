@@ -30,15 +30,16 @@ class ModelCheck {
   void range(const std::string& member, long long v, long long lo, long long hi);
   // "Member must have length greater than or equal to lo" / "less than or equal to hi".
   void length(const std::string& member, const std::string& v, std::size_t lo, std::size_t hi);
-  // "Member must satisfy enum value set: [A, B]" unless v is one of the values.
-  void one_of(const std::string& member, const std::string& v, std::initializer_list<const char*> values);
+  // "Member must satisfy enum value set: [A, B]" unless v is one of the values; true when it is.
+  bool one_of(const std::string& member, const std::string& v, std::initializer_list<const char*> values);
   template <typename Container>
-  void one_of_any(const std::string& member, const std::string& v, const Container& values) {
+  bool one_of_any(const std::string& member, const std::string& v, const Container& values) {
     for (const char* ok : values)
-      if (v == ok) return;
+      if (v == ok) return true;
     std::string set;
     for (const char* ok : values) set += (set.empty() ? "" : ", ") + std::string(ok);
     value(v, member, "Member must satisfy enum value set: [" + set + "]");
+    return false;
   }
 
   bool ok() const { return items_.empty(); }

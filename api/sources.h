@@ -14,11 +14,11 @@ namespace esm::api {
 
 class MockSources final : public SourceDirectory {
  public:
-  MockSources(services::sqs::QueueEngine& queues, kinesis::StreamEngine& streams) : queues_(queues), streams_(streams) {}
+  MockSources(sqs::QueueEngine& queues, kinesis::StreamEngine& streams) : queues_(queues), streams_(streams) {}
   Status check_source(storage::Connection& c, const Mapping& m) override;
 
  private:
-  services::sqs::QueueEngine& queues_;
+  sqs::QueueEngine& queues_;
   kinesis::StreamEngine& streams_;
 };
 

@@ -33,27 +33,27 @@ void FailureDestination::send_to_queue(FailureReport report, std::function<void(
   const std::string uuid = report.mapping_uuid;
   db_.submit_relaxed(
       [this, report = std::move(report), shared_done](storage::Connection& c) -> storage::DbWorker::Done {
-        services::sqs::Queue* q = queues_.find_by_arn(report.destination);
+        sqs::Queue* q = queues_.find_by_arn(report.destination);
         if (!q) {
           spdlog::warn("mapping {}: OnFailure queue {} does not exist; failure record dropped", report.mapping_uuid,
                        report.destination);
           return [shared_done](const Status& commit) { (*shared_done)(commit); };
         }
-        services::sqs::SendInput in;
+        sqs::SendInput in;
         in.body = report.record;
         if (q->fifo) {
           in.group_id = report.mapping_uuid;
           in.dedup_id = new_uuid();
         }
         auto sent = queues_.send(c, *q, std::move(in), clock_.now_ms());
-        if (!sent && sent.error().kind == services::sqs::ErrorKind::kInternal) {
+        if (!sent && sent.error().kind == sqs::ErrorKind::kInternal) {
           // The database failed the write: not delivered, and another try may work.
           spdlog::warn("mapping {}: failure record not sent: {}", report.mapping_uuid, sent.error().value);
           return [shared_done, why = internal_error(sent.error().value)](const Status&) { (*shared_done)(why); };
         }
         if (!sent)
           spdlog::warn("mapping {}: failure record rejected by {}; dropped: {}", report.mapping_uuid,
-                       report.destination, services::sqs::kind_name(sent.error().kind));
+                       report.destination, sqs::kind_name(sent.error().kind));
         // The message counts only once its commit did.
         return [shared_done](const Status& commit) { (*shared_done)(commit); };
       },

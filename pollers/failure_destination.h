@@ -36,7 +36,7 @@ struct FailureReport {
 
 class FailureDestination {
  public:
-  FailureDestination(storage::DbWorker& db, services::sqs::QueueEngine& queues, DestinationLog& log, const Clock& clock)
+  FailureDestination(storage::DbWorker& db, sqs::QueueEngine& queues, DestinationLog& log, const Clock& clock)
       : db_(db), queues_(queues), log_(log), clock_(clock) {}
 
   void deliver(FailureReport report, std::function<void(const Status&)> done);
@@ -45,7 +45,7 @@ class FailureDestination {
   void send_to_queue(FailureReport report, std::function<void(const Status&)> done);
 
   storage::DbWorker& db_;
-  services::sqs::QueueEngine& queues_;
+  sqs::QueueEngine& queues_;
   DestinationLog& log_;
   const Clock& clock_;
 };

@@ -8,7 +8,7 @@
 
 namespace esm::pollers {
 
-std::string sqs_record_json(const services::sqs::Message& m, const std::string& receipt_handle,
+std::string sqs_record_json(const sqs::Message& m, const std::string& receipt_handle,
                             const std::string& queue_arn, const std::string& region, bool with_window) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);

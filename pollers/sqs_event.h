@@ -19,7 +19,7 @@ inline constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
 // One record of the event, serialized. with_window: the mapping has a batching window of at
 // least 1 s, in which case AWS sends "md5OfMessageAttributes": null for a message without
 // attributes (and omits the key otherwise).
-std::string sqs_record_json(const services::sqs::Message& m, const std::string& receipt_handle,
+std::string sqs_record_json(const sqs::Message& m, const std::string& receipt_handle,
                             const std::string& queue_arn, const std::string& region, bool with_window);
 
 // Whether a record (as sqs_record_json() wrote it) passes the mapping's filter. The pattern

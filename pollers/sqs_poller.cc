@@ -16,13 +16,13 @@ constexpr std::int64_t kRetryDelayMs = 1000;
 
 }  // namespace
 
-void register_sqs_poller(PollerRegistry& registry, services::sqs::QueueEngine& queues) {
+void register_sqs_poller(PollerRegistry& registry, sqs::QueueEngine& queues) {
   registry.add(SourceKind::kSqs, [&queues](const PollerDeps& deps, const Mapping& m) -> std::shared_ptr<Poller> {
     return std::make_shared<SqsPoller>(deps, queues, m);
   });
 }
 
-SqsPoller::SqsPoller(PollerDeps deps, services::sqs::QueueEngine& queues, Mapping mapping)
+SqsPoller::SqsPoller(PollerDeps deps, sqs::QueueEngine& queues, Mapping mapping)
     : PollerBase(deps, std::move(mapping)), queues_(queues) {}
 
 void SqsPoller::on_start() { maybe_receive(); }
@@ -65,7 +65,7 @@ void SqsPoller::drop_unsent() {
 void SqsPoller::maybe_receive() {
   if (!should_poll() || receiving_ || !ready_.empty() || in_flight() >= concurrency()) return;
   receiving_ = true;
-  services::sqs::ReceiveOptions opt;
+  sqs::ReceiveOptions opt;
   opt.max_messages = std::max(1, config().batch_size - static_cast<int>(pending_.messages.size()));
   opt.wait_ms = pending_.messages.empty() ? kLongPollMs : std::max<std::int64_t>(0, deadline_ms_ - now_ms());
   opt.owner = config().uuid;
@@ -75,11 +75,11 @@ void SqsPoller::maybe_receive() {
   receive_job(opt, config().batching_window_s.value_or(0), fn_timeout_s);
 }
 
-void SqsPoller::receive_job(services::sqs::ReceiveOptions opt, int window_s, int fn_timeout_s) {
+void SqsPoller::receive_job(sqs::ReceiveOptions opt, int window_s, int fn_timeout_s) {
   const std::uint64_t gen = generation_;
   // The job and the long poll hold the poller weakly: one the DbWorker or the queue engine drops
   // at shutdown must not be its last owner.
-  auto deliver = [weak = weak_self<SqsPoller>(), gen](services::sqs::ReceiveResult got) {
+  auto deliver = [weak = weak_self<SqsPoller>(), gen](sqs::ReceiveResult got) {
     auto poller = weak.lock();
     if (!poller) return;  // gone: the messages return after their visibility timeout
     poller->post([poller, gen, got = std::move(got)]() mutable { poller->on_received(gen, std::move(got)); });
@@ -89,11 +89,11 @@ void SqsPoller::receive_job(services::sqs::ReceiveOptions opt, int window_s, int
        deliver](storage::Connection& c) mutable -> storage::DbWorker::Done {
         auto self = weak.lock();
         if (!self) return nullptr;
-        services::sqs::Queue* q = self->queues_.find_by_arn(arn);
+        sqs::Queue* q = self->queues_.find_by_arn(arn);
         if (!q) {
           return [deliver](const Status& commit) {
-            deliver(commit.is_ok() ? services::sqs::Error{services::sqs::ErrorKind::kNonExistentQueue}
-                               : services::sqs::Error::internal(commit));
+            deliver(commit.is_ok() ? sqs::Error{sqs::ErrorKind::kNonExistentQueue}
+                               : sqs::Error::internal(commit));
           };
         }
         // With a window the messages must outlive the wait plus the invocation (§2.2).
@@ -102,13 +102,13 @@ void SqsPoller::receive_job(services::sqs::ReceiveOptions opt, int window_s, int
         self->queues_.receive(c, *q, opt, self->now_ms(), deliver);
         return nullptr;
       },
-      [deliver](const Status& s) { deliver(services::sqs::Error::internal(s)); });
+      [deliver](const Status& s) { deliver(sqs::Error::internal(s)); });
 }
 
-void SqsPoller::on_received(std::uint64_t generation, services::sqs::ReceiveResult got) {
+void SqsPoller::on_received(std::uint64_t generation, sqs::ReceiveResult got) {
   receiving_ = false;
   if (!got) {
-    spdlog::debug("mapping {}: receive failed: {}", config().uuid, services::sqs::kind_name(got.error().kind));
+    spdlog::debug("mapping {}: receive failed: {}", config().uuid, sqs::kind_name(got.error().kind));
     retry_later();
     check_stopped();
     return;
@@ -143,7 +143,7 @@ void SqsPoller::on_received(std::uint64_t generation, services::sqs::ReceiveResu
   maybe_receive();
 }
 
-void SqsPoller::add_to_batch(services::sqs::Received r, std::string record) {
+void SqsPoller::add_to_batch(sqs::Received r, std::string record) {
   // The message that would take the event past 6 MB opens the next batch.
   if (!pending_.messages.empty() &&
       sqs_event_size(pending_.messages.size() + 1, pending_.record_bytes + record.size()) > kMaxEventBytes)
@@ -215,12 +215,12 @@ void SqsPoller::delete_messages(std::vector<std::string> receipts) {
   deps().db.submit_relaxed(
       [queues = &queues_, uuid = config().uuid, arn = config().event_source_arn,
        receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-        services::sqs::Queue* q = queues->find_by_arn(arn);
+        sqs::Queue* q = queues->find_by_arn(arn);
         if (!q) return nullptr;
         for (const auto& h : receipts)
           // A message whose receipt went stale (visibility expired, queue purged) comes again.
           if (auto r = queues->delete_message(c, *q, h); !r)
-            spdlog::debug("mapping {}: message not deleted: {}", uuid, services::sqs::kind_name(r.error().kind));
+            spdlog::debug("mapping {}: message not deleted: {}", uuid, sqs::kind_name(r.error().kind));
         return nullptr;
       },
       nullptr);
@@ -230,9 +230,9 @@ void SqsPoller::release(std::vector<std::string> receipts) {
   deps().db.submit_relaxed(
       [queues = &queues_, clock = &deps().scheduler, arn = config().event_source_arn,
        receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
-        if (services::sqs::Queue* q = queues->find_by_arn(arn))
+        if (sqs::Queue* q = queues->find_by_arn(arn))
           if (auto r = queues->release(c, *q, receipts, clock->now_ms()); !r)
-            spdlog::warn("sqs: release failed: {}", services::sqs::kind_name(r.error().kind));
+            spdlog::warn("sqs: release failed: {}", sqs::kind_name(r.error().kind));
         return nullptr;
       },
       nullptr);

@@ -49,12 +49,12 @@ namespace esm::pollers {
 
 class SqsPoller final : public PollerBase {
  public:
-  SqsPoller(PollerDeps deps, services::sqs::QueueEngine& queues, Mapping mapping);
+  SqsPoller(PollerDeps deps, sqs::QueueEngine& queues, Mapping mapping);
 
  private:
   // Messages with their serialized records; the event is {"Records":[records...]}.
   struct Batch {
-    std::vector<services::sqs::Received> messages;
+    std::vector<sqs::Received> messages;
     std::vector<std::string> records;
     std::size_t record_bytes = 0;
   };
@@ -67,14 +67,14 @@ class SqsPoller final : public PollerBase {
   int concurrency() const;
   void drop_unsent();
   // The queue calls (QueueEngine), each one DbWorker job.
-  void receive_job(services::sqs::ReceiveOptions opt, int window_s, int fn_timeout_s);
+  void receive_job(sqs::ReceiveOptions opt, int window_s, int fn_timeout_s);
   void delete_messages(std::vector<std::string> receipts);
   void release(std::vector<std::string> receipts);
   void cancel_long_poll();
 
   void maybe_receive();
-  void on_received(std::uint64_t generation, services::sqs::ReceiveResult got);
-  void add_to_batch(services::sqs::Received r, std::string record);
+  void on_received(std::uint64_t generation, sqs::ReceiveResult got);
+  void add_to_batch(sqs::Received r, std::string record);
   void seal();
   bool groups_free(const Batch& b) const;
   void flush();
@@ -82,7 +82,7 @@ class SqsPoller final : public PollerBase {
   void on_invoked(Batch batch, bool report_failures, InvokeOutcome outcome);
   void retry_later();
 
-  services::sqs::QueueEngine& queues_;
+  sqs::QueueEngine& queues_;
   Scheduler::TimerHandle retry_timer_;
   bool receiving_ = false;
   std::uint64_t generation_ = 0;  // bumped when polling stops; late receives are handed back
@@ -93,6 +93,6 @@ class SqsPoller final : public PollerBase {
 };
 
 // Makes SqsPoller the poller of SourceKind::kSqs mappings, reading from `queues`.
-void register_sqs_poller(PollerRegistry& registry, services::sqs::QueueEngine& queues);
+void register_sqs_poller(PollerRegistry& registry, sqs::QueueEngine& queues);
 
 }  // namespace esm::pollers

@@ -52,7 +52,7 @@ Status App::start() {
   invocations_ = std::make_unique<InvocationLog>();
   invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
   admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);
-  queues_ = std::make_unique<services::sqs::QueueEngine>(*db_, config_.account_id);
+  queues_ = std::make_unique<sqs::QueueEngine>(*db_, config_.account_id);
   if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
     return s;
   db_->add_recovery([this](storage::Connection& c, std::int64_t now) { return queues_->recover(c, now); });

@@ -65,7 +65,7 @@ class App {
   DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
-  std::unique_ptr<services::sqs::QueueEngine> queues_;
+  std::unique_ptr<sqs::QueueEngine> queues_;
   std::unique_ptr<api::SqsApi> sqs_;
   std::unique_ptr<kinesis::StreamEngine> streams_;
   std::unique_ptr<api::KinesisApi> kinesis_;

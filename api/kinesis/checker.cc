@@ -65,7 +65,7 @@ std::optional<std::string> Checker::string(const char* name, const char* wire, b
                                            std::size_t max, const char* pattern, bool (*matches)(std::string_view)) {
   const Value* v = member(name);
   if (!v) {
-    if (required) violate("null", wire, "Member must not be null");
+    if (required) model_.null(wire);
     return std::nullopt;
   }
   if (!v->IsString()) {
@@ -79,18 +79,16 @@ std::optional<std::string> Checker::string(const char* name, const char* wire, b
 
 void Checker::check_string(const std::string& s, const std::string& wire, std::size_t min, std::size_t max,
                            const char* pattern, bool (*matches)(std::string_view)) {
-  if (s.size() > max) violate(quote(s), wire, "Member must have length less than or equal to " + std::to_string(max));
-  if (s.size() < min)
-    violate(quote(s), wire, "Member must have length greater than or equal to " + std::to_string(min));
+  model_.length(wire, s, min, max);
   if (pattern && matches && !s.empty() && s.size() <= max && !matches(s))
-    violate(quote(s), wire, std::string("Member must satisfy regular expression pattern: ") + pattern);
+    model_.value(s, wire, std::string("Member must satisfy regular expression pattern: ") + pattern);
 }
 
 std::optional<long long> Checker::integer(const char* name, const char* wire, bool required,
                                           std::optional<long long> min, std::optional<long long> max) {
   const Value* v = member(name);
   if (!v) {
-    if (required) violate("null", wire, "Member must not be null");
+    if (required) model_.null(wire);
     return std::nullopt;
   }
   if (!v->IsInt64()) {
@@ -102,10 +100,7 @@ std::optional<long long> Checker::integer(const char* name, const char* wire, bo
     type_error(name, "a 32-bit integer");
     return std::nullopt;
   }
-  if (max && n > *max)
-    violate(quote(std::to_string(n)), wire, "Member must have value less than or equal to " + std::to_string(*max));
-  if (min && n < *min)
-    violate(quote(std::to_string(n)), wire, "Member must have value greater than or equal to " + std::to_string(*min));
+  model_.range(wire, n, min.value_or(INT32_MIN), max.value_or(INT32_MAX));
   return n;
 }
 
@@ -113,19 +108,15 @@ std::optional<std::string> Checker::enumeration(const char* name, const char* wi
                                                 const std::vector<const char*>& values) {
   auto s = string(name, wire, required, 0, SIZE_MAX);
   if (!s) return s;
-  for (const char* v : values)
-    if (*s == v) return s;
-  std::string set = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) set += (i ? ", " : "") + std::string(values[i]);
-  violate(quote(*s), wire, "Member must satisfy enum value set: " + set + "]");
-  return std::nullopt;
+  if (!model_.one_of_any(wire, *s, values)) return std::nullopt;
+  return s;
 }
 
 std::optional<std::string> Checker::blob(const Value& obj, const char* name, const std::string& wire,
                                          std::size_t max) {
   auto it = obj.FindMember(name);
   if (it == obj.MemberEnd() || it->value.IsNull()) {
-    violate("null", wire, "Member must not be null");
+    model_.null(wire);
     return std::nullopt;
   }
   if (!it->value.IsString()) {
@@ -140,9 +131,9 @@ std::optional<std::string> Checker::blob(const Value& obj, const char* name, con
     return std::nullopt;
   }
   if (raw->size() > max)
-    violate("'java.nio.HeapByteBuffer[pos=0 lim=" + std::to_string(raw->size()) + " cap=" +
-                std::to_string(raw->size()) + "]'",
-            wire, "Member must have length less than or equal to " + std::to_string(max));
+    model_.violation("'java.nio.HeapByteBuffer[pos=0 lim=" + std::to_string(raw->size()) +
+                         " cap=" + std::to_string(raw->size()) + "]'",
+                     wire, "Member must have length less than or equal to " + std::to_string(max));
   return raw;
 }
 
@@ -170,13 +161,18 @@ std::optional<std::int64_t> Checker::timestamp(const char* name) {
   return static_cast<std::int64_t>(std::llround(secs * 1000.0));
 }
 
+void Checker::size(const std::string& wire, std::size_t n, std::size_t max, const char* brackets,
+                   const char* noun) {
+  const std::string open(1, brackets[0]), close(1, brackets[1]);
+  if (n < 1) model_.violation("'" + open + close + "'", wire, "Member must have length greater than or equal to 1");
+  if (n > max)
+    model_.violation("'" + open + std::to_string(n) + " " + noun + close + "'", wire,
+                     "Member must have length less than or equal to " + std::to_string(max));
+}
+
 void Checker::stream_ref() {
   string("StreamName", "streamName", false, 1, 128, kNamePattern, is_name);
   string("StreamARN", "streamARN", false, 1, 2048, kArnPattern, is_stream_arn);
-}
-
-void Checker::violate(const std::string& value, const std::string& wire, const std::string& constraint) {
-  items_.push_back("Value " + value + " at '" + wire + "' failed to satisfy constraint: " + constraint);
 }
 
 void Checker::type_error(const char* name, const char* expected) {
@@ -187,11 +183,8 @@ void Checker::type_error(const char* name, const char* expected) {
 
 std::optional<WireError> Checker::error() const {
   if (serialization_) return serialization_;
-  if (items_.empty()) return std::nullopt;
-  std::string m = std::to_string(items_.size()) +
-                  (items_.size() == 1 ? " validation error detected: " : " validation errors detected: ");
-  for (std::size_t i = 0; i < items_.size(); ++i) m += (i ? "; " : "") + items_[i];
-  return WireError{ErrorType::kValidation, std::move(m)};
+  if (model_.ok()) return std::nullopt;
+  return WireError{ErrorType::kValidation, model_.message()};
 }
 
 }  // namespace esm::api::kinesis_wire

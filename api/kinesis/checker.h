@@ -1,7 +1,7 @@
 #pragma once
 // Checker: the Kinesis service model's constraints on a request. It collects what a request
 // breaks: type errors (SerializationException, the first one wins) and model constraints
-// (ValidationException, all of them, listed as AWS lists them: "N validation errors detected").
+// (ValidationException, all of them, collected and worded by the shared api/model_check).
 
 #include <rapidjson/document.h>
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/kinesis/wire.h"
+#include "api/model_check.h"
 
 namespace esm::api::kinesis_wire {
 
@@ -47,21 +48,22 @@ class Checker {
   std::optional<std::string> blob(const Value& obj, const char* name, const std::string& wire, std::size_t max);
   // Epoch seconds (a number; a numeric string is accepted too), as epoch ms.
   std::optional<std::int64_t> timestamp(const char* name);
+  // A list or map member's size, 1 to max entries. AWS prints an empty one as '[]' or '{}' and a
+  // long one by its count, e.g. '[501 records]'; brackets is "[]" or "{}".
+  void size(const std::string& wire, std::size_t n, std::size_t max, const char* brackets, const char* noun);
   // StreamName and StreamARN, the pair most operations take (one of them is needed).
   void stream_ref();
 
-  // value: as AWS prints it, quoted ('x') or null.
-  void violate(const std::string& value, const std::string& wire, const std::string& constraint);
+  // The model-layer violations; operations add the ones the typed readers above do not cover.
+  ModelCheck& model() { return model_; }
   void type_error(const char* name, const char* expected);
 
   // nullopt when the request satisfies the model.
   std::optional<WireError> error() const;
 
-  static std::string quote(const std::string& s) { return "'" + s + "'"; }
-
  private:
   const Value& in_;
-  std::vector<std::string> items_;
+  ModelCheck model_;
   std::optional<WireError> serialization_;
 };
 

@@ -83,7 +83,8 @@ void check_put_entry(Checker& c, const Value& e, rapidjson::SizeType i, Puts& pu
   }
   auto data = c.blob(e, "Data", at + "data", StreamEngine::kMaxRecordBytes);
   auto key = str(e, "PartitionKey");
-  if (!e.HasMember("PartitionKey") || e["PartitionKey"].IsNull()) c.violate("null", at + "partitionKey", "Member must not be null");
+  if (!e.HasMember("PartitionKey") || e["PartitionKey"].IsNull())
+    c.model().null(at + "partitionKey");
   else if (!key) c.type_error("PartitionKey", "a string");
   else c.check_string(*key, at + "partitionKey", 1, 256, nullptr, nullptr);
   auto hash = str(e, "ExplicitHashKey");
@@ -100,7 +101,7 @@ std::optional<WireError> check_put_records(const Value& in, Puts& puts) {
   c.stream_ref();
   const Value* records = c.member("Records");
   if (!records) {
-    c.violate("null", "records", "Member must not be null");
+    c.model().null("records");
     return c.error();
   }
   if (!records->IsArray()) {
@@ -108,8 +109,7 @@ std::optional<WireError> check_put_records(const Value& in, Puts& puts) {
     return c.error();
   }
   const auto n = records->Size();
-  if (n < 1) c.violate("'[]'", "records", "Member must have length greater than or equal to 1");
-  if (n > 500) c.violate("'[" + std::to_string(n) + " records]'", "records", "Member must have length less than or equal to 500");
+  c.size("records", n, 500, "[]", "records");
   std::size_t total = 0;
   rapidjson::SizeType i = 0;
   for (const auto& e : records->GetArray()) check_put_entry(c, e, ++i, puts, total);

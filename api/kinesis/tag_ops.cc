@@ -11,17 +11,14 @@ std::optional<WireError> check_add_tags(const Value& in, Puts&) {
   c.stream_ref();
   const Value* t = c.member("Tags");
   if (!t) {
-    c.violate("null", "tags", "Member must not be null");
+    c.model().null("tags");
     return c.error();
   }
   if (!t->IsObject()) {
     c.type_error("Tags", "a map");
     return c.error();
   }
-  if (t->MemberCount() < 1) c.violate("'{}'", "tags", "Member must have length greater than or equal to 1");
-  if (t->MemberCount() > 200)
-    c.violate("'{" + std::to_string(t->MemberCount()) + " tags}'", "tags",
-              "Member must have length less than or equal to 200");
+  c.size("tags", t->MemberCount(), 200, "{}", "tags");
   for (const auto& m : t->GetObject()) {
     if (!m.value.IsString()) {
       c.type_error("Tags", "a map of strings");
@@ -29,12 +26,12 @@ std::optional<WireError> check_add_tags(const Value& in, Puts&) {
     }
     const std::string k(m.name.GetString(), m.name.GetStringLength());
     if (k.empty() || k.size() > 128)
-      c.violate("'" + k + "'", "tags",
-                "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member "
-                "must have length greater than or equal to 1]");
+      c.model().value(k, "tags",
+                      "Map keys must satisfy constraint: [Member must have length less than or equal to 128, Member "
+                      "must have length greater than or equal to 1]");
     if (m.value.GetStringLength() > 256)
-      c.violate("'" + std::string(m.value.GetString()) + "'", "tags",
-                "Map value must satisfy constraint: [Member must have length less than or equal to 256]");
+      c.model().value(m.value.GetString(), "tags",
+                      "Map value must satisfy constraint: [Member must have length less than or equal to 256]");
   }
   return c.error();
 }
@@ -53,14 +50,11 @@ std::optional<WireError> check_remove_tags(const Value& in, Puts&) {
   c.stream_ref();
   const Value* keys = c.member("TagKeys");
   if (!keys) {
-    c.violate("null", "tagKeys", "Member must not be null");
+    c.model().null("tagKeys");
   } else if (!keys->IsArray()) {
     c.type_error("TagKeys", "a list");
   } else {
-    if (keys->Size() < 1) c.violate("'[]'", "tagKeys", "Member must have length greater than or equal to 1");
-    if (keys->Size() > 50)
-      c.violate("'[" + std::to_string(keys->Size()) + " keys]'", "tagKeys",
-                "Member must have length less than or equal to 50");
+    c.size("tagKeys", keys->Size(), 50, "[]", "keys");
     for (const auto& k : keys->GetArray())
       if (!k.IsString()) c.type_error("TagKeys", "a list of strings");
   }

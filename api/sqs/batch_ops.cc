@@ -3,7 +3,7 @@
 #include "api/sqs/operation.h"
 #include "services/sqs/rules.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 namespace {
 
 void add_failure(Value& failed, const std::string& id, const SqsFault& f, Alloc& a) {
@@ -46,10 +46,10 @@ OpResult each_entry(OpContext& ctx, const char* entry_shape, Entry entry) {
 Expected<void, SqsFault> check_batch_size(const Value& entries, const std::string& sender) {
   std::size_t total = 0;
   for (const auto& e : entries.GetArray())
-    if (auto input = send_input(e, sender)) total += services::sqs::message_size(*input);
-  if (total > services::sqs::kMaxBatchPayload)
+    if (auto input = send_input(e, sender)) total += sqs::message_size(*input);
+  if (total > sqs::kMaxBatchPayload)
     return SqsFault{SqsCode::kBatchRequestTooLong, "Batch requests cannot be longer than " +
-                                                       std::to_string(services::sqs::kMaxBatchPayload) +
+                                                       std::to_string(sqs::kMaxBatchPayload) +
                                                        " bytes. You have sent " + std::to_string(total) + " bytes."};
   return {};
 }
@@ -95,4 +95,4 @@ OpResult change_message_visibility_batch(OpContext& ctx) {
                     });
 }
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

@@ -5,7 +5,7 @@
 #include "api/sqs/operation.h"
 #include "core/codec.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 namespace {
 
 SqsFault invalid(std::string message) { return {SqsCode::kInvalidParameterValue, std::move(message)}; }
@@ -18,8 +18,8 @@ bool valid_batch_id(const std::string& id) {
   return true;
 }
 
-Expected<services::sqs::MessageAttribute, SqsFault> message_attribute(const std::string& name, const Value& v) {
-  services::sqs::MessageAttribute a;
+Expected<sqs::MessageAttribute, SqsFault> message_attribute(const std::string& name, const Value& v) {
+  sqs::MessageAttribute a;
   a.name = name;
   if (!v.IsObject()) return invalid("Message attribute '" + sqs_printable(a.name) + "' is invalid.");
   auto dt = json::string_member(v, "DataType");
@@ -43,8 +43,8 @@ Expected<services::sqs::MessageAttribute, SqsFault> message_attribute(const std:
   return a;
 }
 
-Expected<std::vector<services::sqs::MessageAttribute>, SqsFault> message_attributes(const Value& o, const char* name) {
-  std::vector<services::sqs::MessageAttribute> out;
+Expected<std::vector<sqs::MessageAttribute>, SqsFault> message_attributes(const Value& o, const char* name) {
+  std::vector<sqs::MessageAttribute> out;
   const Value* v = json::member(o, name);
   if (!v) return out;
   if (!v->IsObject()) return invalid(std::string(name) + " must be a map.");
@@ -77,8 +77,8 @@ Expected<std::map<std::string, std::string>, SqsFault> string_map(const Value& o
   return std::move(*m);
 }
 
-Expected<services::sqs::SendInput, SqsFault> send_input(const Value& e, const std::string& sender) {
-  services::sqs::SendInput in;
+Expected<sqs::SendInput, SqsFault> send_input(const Value& e, const std::string& sender) {
+  sqs::SendInput in;
   auto body = json::string_member(e, "MessageBody");
   if (!body) return sqs_missing_parameter("MessageBody");
   in.body = std::move(*body);
@@ -159,4 +159,4 @@ Expected<Queue*, SqsFault> OpContext::queue() {
   return *q;
 }
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

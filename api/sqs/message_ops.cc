@@ -4,10 +4,10 @@
 #include "core/codec.h"
 #include "services/sqs/rules.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 namespace {
 
-using services::sqs::Received;
+using sqs::Received;
 
 bool wants(const std::vector<std::string>& names, std::string_view attr) {
   for (const auto& n : names)
@@ -23,7 +23,7 @@ bool wants_message_attribute(const std::vector<std::string>& names, const std::s
   return false;
 }
 
-Value system_attributes_json(const services::sqs::Message& m, const std::vector<std::string>& names, Alloc& a) {
+Value system_attributes_json(const sqs::Message& m, const std::vector<std::string>& names, Alloc& a) {
   Value attrs(rapidjson::kObjectType);
   auto add = [&](const char* name, const std::string& val) {
     if (wants(names, name)) attrs.AddMember(Value(name, a), json::string_value(val, a), a);
@@ -42,7 +42,7 @@ Value system_attributes_json(const services::sqs::Message& m, const std::vector<
 
 Value message_json(const Received& r, const std::vector<std::string>& attr_names,
                    const std::vector<std::string>& msg_attr_names, Alloc& a) {
-  const services::sqs::Message& m = r.message;
+  const sqs::Message& m = r.message;
   Value v(rapidjson::kObjectType);
   v.AddMember("MessageId", json::string_value(m.message_id, a), a);
   v.AddMember("ReceiptHandle", json::string_value(r.receipt_handle, a), a);
@@ -50,12 +50,12 @@ Value message_json(const Received& r, const std::vector<std::string>& attr_names
   v.AddMember("Body", json::string_value(m.body, a), a);
   Value attrs = system_attributes_json(m, attr_names, a);
   if (attrs.MemberCount() > 0) v.AddMember("Attributes", attrs, a);
-  std::vector<services::sqs::MessageAttribute> returned;
+  std::vector<sqs::MessageAttribute> returned;
   for (const auto& ma : m.attributes)
     if (wants_message_attribute(msg_attr_names, ma.name)) returned.push_back(ma);
   if (!m.attributes.empty())
     v.AddMember("MD5OfMessageAttributes",
-                json::string_value(returned.empty() ? m.md5_attributes : services::sqs::md5_of_attributes(returned), a),
+                json::string_value(returned.empty() ? m.md5_attributes : sqs::md5_of_attributes(returned), a),
                 a);
   if (!returned.empty()) {
     Value mattrs(rapidjson::kObjectType);
@@ -72,8 +72,8 @@ Value message_json(const Received& r, const std::vector<std::string>& attr_names
 }
 
 // ReceiveMessage's options, checked as SQS checks them.
-Expected<services::sqs::ReceiveOptions, SqsFault> receive_options(const Value& in, const Queue& q) {
-  services::sqs::ReceiveOptions opt;
+Expected<sqs::ReceiveOptions, SqsFault> receive_options(const Value& in, const Queue& q) {
+  sqs::ReceiveOptions opt;
   auto out_of_range = [](long long v, const char* name, const char* reason) {
     return SqsFault{SqsCode::kInvalidParameterValue,
                     "Value " + std::to_string(v) + " for parameter " + name + " is invalid. Reason: " + reason};
@@ -86,7 +86,7 @@ Expected<services::sqs::ReceiveOptions, SqsFault> receive_options(const Value& i
   auto vt = integer(in, "VisibilityTimeout");
   if (!vt) return vt.error();
   if (*vt) {
-    if (**vt < 0 || **vt > services::sqs::kMaxVisibilityTimeoutS)
+    if (**vt < 0 || **vt > sqs::kMaxVisibilityTimeoutS)
       return out_of_range(**vt, "VisibilityTimeout", "Must be between 0 and 43200, if provided.");
     opt.visibility_timeout_s = static_cast<int>(**vt);
   }
@@ -100,7 +100,7 @@ Expected<services::sqs::ReceiveOptions, SqsFault> receive_options(const Value& i
 
 }  // namespace
 
-Value send_result_json(const services::sqs::SendResult& r, Alloc& a) {
+Value send_result_json(const sqs::SendResult& r, Alloc& a) {
   Value v(rapidjson::kObjectType);
   v.AddMember("MD5OfMessageBody", json::string_value(r.md5_body, a), a);
   if (!r.md5_attributes.empty()) v.AddMember("MD5OfMessageAttributes", json::string_value(r.md5_attributes, a), a);
@@ -133,7 +133,7 @@ OpResult receive_message(OpContext& ctx) {
   ctx.queues.receive(ctx.c, **q, *opt, ctx.now,
                      [protocol = ctx.protocol, op = ctx.op, reply = ctx.reply, request_id = ctx.request_id,
                       attr_names = std::move(attr_names),
-                      msg_attr_names = std::move(msg_attr_names)](services::sqs::ReceiveResult got) {
+                      msg_attr_names = std::move(msg_attr_names)](sqs::ReceiveResult got) {
                        if (!got) return reply(error_response(protocol, sqs_fault(got.error()), request_id));
                        rapidjson::Document doc(rapidjson::kObjectType);
                        auto& al = doc.GetAllocator();
@@ -169,4 +169,4 @@ OpResult change_message_visibility(OpContext& ctx) {
   return Answer::kNow;
 }
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

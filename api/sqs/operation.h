@@ -21,12 +21,12 @@
 #include "services/sqs/queue_engine.h"
 #include "storage/sqlite.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 
 using rapidjson::Value;
 using Alloc = rapidjson::Document::AllocatorType;
-using services::sqs::Queue;
-using services::sqs::QueueEngine;
+using sqs::Queue;
+using sqs::QueueEngine;
 
 struct OpContext {
   storage::Connection& c;
@@ -85,7 +85,7 @@ OpResult change_message_visibility_batch(OpContext& ctx);
 Expected<std::optional<long long>, SqsFault> integer(const Value& o, const char* name);
 Expected<std::map<std::string, std::string>, SqsFault> string_map(const Value& o, const char* name);
 // SendMessage's members (also a SendMessageBatch entry's) as the queue service takes them.
-Expected<services::sqs::SendInput, SqsFault> send_input(const Value& e, const std::string& sender);
+Expected<sqs::SendInput, SqsFault> send_input(const Value& e, const std::string& sender);
 // The signer's access key id (SenderId), or esmd's stand-in for an unsigned request.
 std::string sender_id_of(const Request& req);
 // The queue name from a QueueUrl (http://host/ACCOUNT/NAME), checked against our account.
@@ -94,6 +94,6 @@ Expected<std::string, SqsFault> queue_name_from_url(const std::string& url, cons
 Expected<const Value*, SqsFault> batch_entries(const Value& in, const char* entry_shape);
 
 // SendMessage's answer members (also a SendMessageBatch entry's).
-Value send_result_json(const services::sqs::SendResult& r, Alloc& a);
+Value send_result_json(const sqs::SendResult& r, Alloc& a);
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

@@ -5,7 +5,7 @@
 
 #include "api/json_util.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 namespace {
 
 using rapidjson::Document;
@@ -253,4 +253,4 @@ Response ok_response(Protocol p, const std::string& op, const Value& out, const 
   return r;
 }
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

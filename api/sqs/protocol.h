@@ -12,7 +12,7 @@
 #include "api/errors.h"
 #include "api/http.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 
 enum class Protocol { kJson, kQuery };
 
@@ -28,4 +28,4 @@ bool parse_request(const Request& req, ParsedRequest& out, SqsFault& fault);
 Response ok_response(Protocol p, const std::string& op, const rapidjson::Value& out, const std::string& request_id);
 Response error_response(Protocol p, const SqsFault& f, const std::string& request_id);
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

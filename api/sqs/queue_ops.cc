@@ -3,7 +3,7 @@
 #include "api/sqs/operation.h"
 #include "core/codec.h"
 
-namespace esm::api::sqs {
+namespace esm::api::sqs_wire {
 
 OpResult create_queue(OpContext& ctx) {
   auto name = json::string_member(ctx.in, "QueueName");
@@ -22,7 +22,7 @@ OpResult get_queue_url(OpContext& ctx) {
   auto name = json::string_member(ctx.in, "QueueName");
   if (!name) return sqs_missing_parameter("QueueName");
   if (auto owner = json::string_member(ctx.in, "QueueOwnerAWSAccountId"); owner && *owner != ctx.account)
-    return sqs_fault(services::sqs::Error{services::sqs::ErrorKind::kNonExistentQueue});
+    return sqs_fault(sqs::Error{sqs::ErrorKind::kNonExistentQueue});
   auto q = ctx.queues.find(ctx.region, *name);
   if (!q) return sqs_fault(q.error());
   ctx.out.AddMember("QueueUrl", json::string_value(ctx.url_of(**q), ctx.alloc()), ctx.alloc());
@@ -117,4 +117,4 @@ OpResult list_queue_tags(OpContext& ctx) {
   return Answer::kNow;
 }
 
-}  // namespace esm::api::sqs
+}  // namespace esm::api::sqs_wire

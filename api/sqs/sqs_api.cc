@@ -9,7 +9,7 @@
 
 namespace esm::api {
 
-namespace sqs {
+namespace sqs_wire {
 
 Operation find_operation(const std::string& name) {
   static const std::map<std::string, Operation, std::less<>> kOperations = {
@@ -35,7 +35,7 @@ Operation find_operation(const std::string& name) {
   return it == kOperations.end() ? nullptr : it->second;
 }
 
-}  // namespace sqs
+}  // namespace sqs_wire
 
 bool SqsApi::matches(const Request& req) {
   if (req.header("x-amz-target").starts_with("AmazonSQS.")) return true;
@@ -46,41 +46,41 @@ bool SqsApi::matches(const Request& req) {
 }
 
 void SqsApi::handle(Request req, Reply reply) {
-  sqs::ParsedRequest parsed;
-  if (SqsFault fault; !sqs::parse_request(req, parsed, fault))
-    return reply(sqs::error_response(parsed.protocol, fault, req.request_id));
-  const sqs::Protocol protocol = parsed.protocol;
-  const sqs::Operation operation = sqs::find_operation(parsed.op);
+  sqs_wire::ParsedRequest parsed;
+  if (SqsFault fault; !sqs_wire::parse_request(req, parsed, fault))
+    return reply(sqs_wire::error_response(parsed.protocol, fault, req.request_id));
+  const sqs_wire::Protocol protocol = parsed.protocol;
+  const sqs_wire::Operation operation = sqs_wire::find_operation(parsed.op);
   if (!operation) {
     const SqsFault f{SqsCode::kInvalidAction, parsed.op.empty() ? "The request must contain the parameter Action."
                                                                  : "The action " + sqs_printable(parsed.op) +
                                                                        " is not valid for this endpoint."};
-    return reply(sqs::error_response(protocol, f, req.request_id));
+    return reply(sqs_wire::error_response(protocol, f, req.request_id));
   }
-  spdlog::debug("sqs {} ({})", parsed.op, protocol == sqs::Protocol::kJson ? "json" : "query");
+  spdlog::debug("sqs {} ({})", parsed.op, protocol == sqs_wire::Protocol::kJson ? "json" : "query");
   std::string host(req.header("host"));
   if (host.empty()) host = "localhost";
   db_.submit(
-      [this, operation, parsed, host, sender = sqs::sender_id_of(req), region = req.region,
+      [this, operation, parsed, host, sender = sqs_wire::sender_id_of(req), region = req.region,
        request_id = req.request_id, reply](storage::Connection& c) -> storage::DbWorker::Done {
         auto out = std::make_shared<rapidjson::Document>(rapidjson::kObjectType);
-        sqs::OpContext ctx{c,      queues_, *parsed.in, *out,     clock_.now_ms(), parsed.op, parsed.protocol,
-                           region, host,    sender,     account_, request_id,      reply};
-        const sqs::OpResult r = operation(ctx);
+        sqs_wire::OpContext ctx{c,      queues_, *parsed.in, *out,     clock_.now_ms(), parsed.op, parsed.protocol,
+                                region, host,    sender,     account_, request_id,      reply};
+        const sqs_wire::OpResult r = operation(ctx);
         if (!r)
-          return [reply, resp = sqs::error_response(parsed.protocol, r.error(), request_id)](const Status&) {
+          return [reply, resp = sqs_wire::error_response(parsed.protocol, r.error(), request_id)](const Status&) {
             reply(resp);
           };
-        if (*r == sqs::Answer::kLater) return nullptr;
+        if (*r == sqs_wire::Answer::kLater) return nullptr;
         return [reply, out, protocol = parsed.protocol, op = parsed.op, request_id](const Status& commit) {
           if (!commit.is_ok())
-            return reply(sqs::error_response(protocol, {SqsCode::kInternalError, "The change could not be saved."},
+            return reply(sqs_wire::error_response(protocol, {SqsCode::kInternalError, "The change could not be saved."},
                                              request_id));
-          reply(sqs::ok_response(protocol, op, *out, request_id));
+          reply(sqs_wire::ok_response(protocol, op, *out, request_id));
         };
       },
       [reply, protocol, request_id = req.request_id](const Status& s) {
-        reply(sqs::error_response(protocol, sqs_fault(s), request_id));
+        reply(sqs_wire::error_response(protocol, sqs_fault(s), request_id));
       });
 }
 

@@ -17,7 +17,7 @@ namespace esm::api {
 
 class SqsApi {
  public:
-  SqsApi(storage::DbWorker& db, services::sqs::QueueEngine& queues, const Clock& clock, std::string account)
+  SqsApi(storage::DbWorker& db, sqs::QueueEngine& queues, const Clock& clock, std::string account)
       : db_(db), queues_(queues), clock_(clock), account_(std::move(account)) {}
 
   static bool matches(const Request& req);
@@ -25,7 +25,7 @@ class SqsApi {
 
  private:
   storage::DbWorker& db_;
-  services::sqs::QueueEngine& queues_;
+  sqs::QueueEngine& queues_;
   const Clock& clock_;
   std::string account_;
 };

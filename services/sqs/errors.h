@@ -6,7 +6,7 @@
 
 #include "core/status.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 
 enum class ErrorKind {
   kNonExistentQueue,
@@ -52,4 +52,4 @@ struct Error {
 // The kind's name, for logs.
 const char* kind_name(ErrorKind k);
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

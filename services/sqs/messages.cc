@@ -13,7 +13,7 @@
 #include "services/sqs/rules.h"
 #include "storage/queue_store.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 namespace {
 
 std::string random_nonce() {
@@ -316,4 +316,4 @@ Expected<void, Error> QueueEngine::release(Connection& c, Queue& q, const std::v
   return {};
 }
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

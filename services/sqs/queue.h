@@ -15,7 +15,7 @@
 #include "core/expected.h"
 #include "services/sqs/errors.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 
 struct MessageAttribute {
   std::string name;
@@ -129,4 +129,4 @@ struct Queue {
   std::optional<std::multimap<std::int64_t, Queue*>::iterator> wakeup;
 };
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

@@ -9,7 +9,7 @@
 #include "services/sqs/rules.h"
 #include "storage/queue_store.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 
 storage::QueueRow QueueEngine::row_of(const Queue& q) {
   return storage::QueueRow{q.id, q.region, q.account, q.name, q.attributes, q.tags, q.created_ms, q.modified_ms,
@@ -421,4 +421,4 @@ std::optional<std::int64_t> QueueEngine::tick(Connection& c, std::int64_t now_ms
   return wakeups_.begin()->first;
 }
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

@@ -32,7 +32,7 @@
 #include "storage/queue_store.h"
 #include "storage/sqlite.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 
 using storage::Connection;
 
@@ -119,4 +119,4 @@ class QueueEngine {
   std::set<Queue*> dirty_;
 };
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

@@ -11,7 +11,7 @@
 
 #include "core/codec.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 namespace {
 
 struct IntRule {
@@ -373,4 +373,4 @@ std::optional<std::vector<MessageAttribute>> decode_attributes(const std::string
   return out;
 }
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

@@ -13,7 +13,7 @@
 #include "services/sqs/errors.h"
 #include "services/sqs/queue.h"
 
-namespace esm::services::sqs {
+namespace esm::sqs {
 
 // The total size SendMessageBatch may carry, bodies and attributes together, and the largest
 // MaximumMessageSize (AWS raised both to 1 MiB in 2025).
@@ -57,4 +57,4 @@ std::string encode_attributes(const std::vector<MessageAttribute>& attributes);
 // Empty when the column is not such an array.
 std::optional<std::vector<MessageAttribute>> decode_attributes(const std::string& column);
 
-}  // namespace esm::services::sqs
+}  // namespace esm::sqs

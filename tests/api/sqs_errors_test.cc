@@ -5,8 +5,8 @@
 
 using namespace esm;
 using namespace esm::api;
-using services::sqs::Error;
-using services::sqs::ErrorKind;
+using sqs::Error;
+using sqs::ErrorKind;
 
 TEST_CASE("the queue service's typed errors are worded as SQS words them") {
   struct Row {
@@ -33,7 +33,7 @@ TEST_CASE("the queue service's typed errors are worded as SQS words them") {
        "Message does not exist or is not available for visibility timeout change."},
   };
   for (const auto& row : rows) {
-    INFO(services::sqs::kind_name(row.error.kind));
+    INFO(sqs::kind_name(row.error.kind));
     const SqsFault f = sqs_fault(row.error);
     CHECK(f.code == row.code);
     CHECK(f.message == row.message);

@@ -35,7 +35,7 @@ inline constexpr const char* kRegion = "us-east-1";
 class PollerHarness {
  public:
   PollerHarness() : invoker(sched), mem(sched) {
-    queues = std::make_unique<services::sqs::QueueEngine>(*mem.worker, kAccount);
+    queues = std::make_unique<sqs::QueueEngine>(*mem.worker, kAccount);
     streams = std::make_unique<kinesis::StreamEngine>(*mem.worker, kAccount);
     failures = std::make_unique<pollers::FailureDestination>(*mem.worker, *queues, destinations, sched);
     functions.put(FunctionSpec{"fn", "http://127.0.0.1:9/fn", 3000, 10});
@@ -86,36 +86,36 @@ class PollerHarness {
   std::string make_queue(const std::string& name, std::map<std::string, std::string> attributes = {}) {
     return db([&](storage::Connection& c) -> Result<std::string> {
              auto q = queues->create_queue(c, kRegion, name, attributes, {}, sched.now_ms());
-             if (!q) return internal_error(services::sqs::kind_name(q.error().kind));
+             if (!q) return internal_error(sqs::kind_name(q.error().kind));
              return (*q)->arn;
            })
         .value();
   }
   void send(const std::string& queue_arn, const std::string& body, const std::string& group = "") {
     REQUIRE(db([&](storage::Connection& c) -> Status {
-              services::sqs::Queue* q = queues->find_by_arn(queue_arn);
+              sqs::Queue* q = queues->find_by_arn(queue_arn);
               if (!q) return not_found("no queue");
-              services::sqs::SendInput in;
+              sqs::SendInput in;
               in.body = body;
               if (q->fifo) {
                 in.group_id = group.empty() ? "g" : group;
                 in.dedup_id = body;
               }
               auto r = queues->send(c, *q, std::move(in), sched.now_ms());
-              return r ? Status::ok() : internal_error(services::sqs::kind_name(r.error().kind));
+              return r ? Status::ok() : internal_error(sqs::kind_name(r.error().kind));
             }).is_ok());
   }
   // Messages in the queue, visible or not.
   std::size_t queue_depth(const std::string& queue_arn) {
     return db([&](storage::Connection&) -> std::size_t {
-      services::sqs::Queue* q = queues->find_by_arn(queue_arn);
+      sqs::Queue* q = queues->find_by_arn(queue_arn);
       return q ? q->messages.size() : 0;
     });
   }
   std::vector<std::string> queue_bodies(const std::string& queue_arn) {
     return db([&](storage::Connection&) -> std::vector<std::string> {
       std::vector<std::string> out;
-      if (services::sqs::Queue* q = queues->find_by_arn(queue_arn))
+      if (sqs::Queue* q = queues->find_by_arn(queue_arn))
         for (const auto& [rowid, m] : q->messages) out.push_back(m.body);
       return out;
     });
@@ -174,7 +174,7 @@ class PollerHarness {
   MemoryDb mem;
   FunctionRegistry functions;
   DestinationLog destinations;
-  std::unique_ptr<services::sqs::QueueEngine> queues;
+  std::unique_ptr<sqs::QueueEngine> queues;
   std::unique_ptr<kinesis::StreamEngine> streams;
   std::unique_ptr<pollers::FailureDestination> failures;
   pollers::PollerRegistry registry;

@@ -11,8 +11,8 @@ namespace {
 
 const std::string kArn = "arn:aws:sqs:us-east-1:123456789012:orders";
 
-services::sqs::Message message(std::string body = R"({"orderId":"o-1001","total":42.5})") {
-  services::sqs::Message m;
+sqs::Message message(std::string body = R"({"orderId":"o-1001","total":42.5})") {
+  sqs::Message m;
   m.message_id = "2e1424d4-f796-459a-8184-9c92662be6da";
   m.body = std::move(body);
   m.md5_body = md5_hex(m.body);
@@ -222,7 +222,7 @@ TEST_CASE("without ReportBatchItemFailures the response body is ignored") {
 
 // ---- filtering (filtering.md §6) --------------------------------------------------------------
 
-bool passes(const char* pattern, const services::sqs::Message& m) {
+bool passes(const char* pattern, const sqs::Message& m) {
   auto f = EventFilter::compile({pattern});
   REQUIRE(f);
   return sqs_record_passes(*f, sqs_record_json(m, "rh-1", kArn, "us-east-1", false), m.body);

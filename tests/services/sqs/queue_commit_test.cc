@@ -107,7 +107,7 @@ TEST_CASE("on a full disk no send is acknowledged that is not on disk, and memor
       SendInput in;
       in.body = body;
       auto r = f.engine.send(c, **q, in, f.clock.now_ms());
-      if (!r) return internal_error(services::sqs::kind_name(r.error().kind));
+      if (!r) return internal_error(sqs::kind_name(r.error().kind));
       return Status::ok();
     });
     if (s.is_ok()) acked.insert(body);

@@ -22,15 +22,15 @@
 
 namespace esm::testing {
 
-using services::sqs::Error;
-using services::sqs::ErrorKind;
-using services::sqs::Queue;
-using services::sqs::QueueEngine;
-using services::sqs::ReceiveOptions;
-using services::sqs::ReceiveResult;
-using services::sqs::Received;
-using services::sqs::SendInput;
-using services::sqs::SendResult;
+using sqs::Error;
+using sqs::ErrorKind;
+using sqs::Queue;
+using sqs::QueueEngine;
+using sqs::ReceiveOptions;
+using sqs::ReceiveResult;
+using sqs::Received;
+using sqs::SendInput;
+using sqs::SendResult;
 using storage::Connection;
 
 inline constexpr auto kWaitDeadline = std::chrono::seconds(5);
@@ -57,7 +57,7 @@ struct QueueFixture {
   void create(const std::string& name, std::map<std::string, std::string> attributes = {}) {
     auto r = db.run_sync([&](Connection& c) -> Status {
       auto q = engine.create_queue(c, kRegion, name, attributes, {}, clock.now_ms());
-      return q ? Status::ok() : internal_error(services::sqs::kind_name(q.error().kind));
+      return q ? Status::ok() : internal_error(sqs::kind_name(q.error().kind));
     });
     REQUIRE(r.is_ok());
   }

@@ -20,7 +20,9 @@ bool SqsSource::matches(const api::Request& req) const { return api::SqsApi::mat
 
 void SqsSource::handle(api::Request req, api::Reply reply) { api_->handle(std::move(req), std::move(reply)); }
 
-void SqsSource::register_pollers(pollers::PollerRegistry& registry) { pollers::register_sqs_poller(registry, *queues_); }
+void SqsSource::register_pollers(pollers::PollerRegistry& registry) {
+  pollers::register_sqs_poller(registry, *queues_);
+}
 
 std::optional<Status> SqsSource::check_source(storage::Connection&, const Mapping& m) {
   if (m.kind != SourceKind::kSqs) return std::nullopt;

@@ -1,8 +1,9 @@
 #pragma once
 // PollerRegistry: which poller a mapping of each source kind gets. A source registers one
 // maker (register_sqs_poller(), register_kinesis_poller(), next to their pollers), capturing
-// its own service; the composition root (server/app.cc) calls those registrations in one place
-// and hands the registry to the PollerManager, which knows no source.
+// its own service; each source calls its registration (server/sources/, Source::register_pollers)
+// and the composition root (server/app.cc) hands the registry to the PollerManager, which knows
+// no source.
 //
 // Threading: filled before the PollerManager starts, read-only afterwards.
 

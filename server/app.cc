@@ -9,8 +9,7 @@
 #include <fstream>
 
 #include "api/errors.h"
-#include "pollers/kinesis_poller.h"
-#include "pollers/sqs_poller.h"
+#include "server/sources/builtin.h"
 #include "storage/function_store.h"
 #include "storage/mapping_store.h"
 
@@ -52,18 +51,11 @@ Status App::start() {
   invocations_ = std::make_unique<InvocationLog>();
   invoker_ = std::make_unique<pollers::FunctionInvoker>(ioc_, *functions_, *invocations_, clock_);
   admin_ = std::make_unique<api::AdminApi>(*db_, *functions_, *invocations_, *invoker_, kVersion, config_.account_id);
-  queues_ = std::make_unique<sqs::QueueEngine>(*db_, config_.account_id);
-  if (Status s = db_->run_sync([&](storage::Connection& c) { return queues_->load(c, clock_.now_ms()); }); !s.is_ok())
-    return s;
-  db_->add_recovery([this](storage::Connection& c, std::int64_t now) { return queues_->recover(c, now); });
-  streams_ = std::make_unique<kinesis::StreamEngine>(*db_, config_.account_id);
-  streams_->set_shard_limits(config_.kinesis_shard_limits);
-  if (Status s = db_->run_sync([&](storage::Connection& c) { return streams_->load(c); }); !s.is_ok()) return s;
-  db_->add_recovery([this](storage::Connection& c, std::int64_t) { return streams_->recover(c); });
-  kinesis_ = std::make_unique<api::KinesisApi>(*db_, *streams_, clock_);
-  sources_ = std::make_unique<api::MockSources>(*queues_, *streams_);
+  auto builtin = make_builtin_sources(SourceContext{*db_, clock_, config_});
+  failure_queues_ = builtin.failure_queues;
+  sources_ = std::make_unique<SourceSet>(std::move(builtin.sources));
+  if (Status s = sources_->open(*db_, clock_.now_ms()); !s.is_ok()) return s;
   lambda_->set_source_directory(sources_.get());
-  sqs_ = std::make_unique<api::SqsApi>(*db_, *queues_, clock_, config_.account_id);
   admin_->set_destinations(&destinations_);
   start_pollers();
   if (const char* f = std::getenv("ESMD_TEST_CLOCK_FILE"); f && *f) watch_test_clock(f);
@@ -72,9 +64,8 @@ Status App::start() {
   if (!mappings) return internal_error("cannot read the event source mappings: " + mappings.status().message());
   pollers_->start(*mappings);
   db_->start([this](storage::Connection& c, std::int64_t now) {
-    std::optional<std::int64_t> next;
-    for (auto t : {lambda_->tick(c, now), queues_->tick(c, now), streams_->tick(c, now)})
-      if (t && (!next || *t < *next)) next = t;
+    std::optional<std::int64_t> next = lambda_->tick(c, now);
+    if (auto t = sources_->tick(c, now); t && (!next || *t < *next)) next = t;
     return next;
   });
 
@@ -88,13 +79,12 @@ Status App::start() {
   return Status::ok();
 }
 
-// The pollers' composition: each source registers its poller here, and only here.
+// The pollers' composition: each source registers its own poller (Source::register_pollers).
 void App::start_pollers() {
   scheduler_ = std::make_unique<pollers::AsioScheduler>(ioc_, clock_);
-  failures_ = std::make_unique<pollers::FailureDestination>(*db_, *queues_, destinations_, clock_);
+  failures_ = std::make_unique<pollers::FailureDestination>(*db_, *failure_queues_, destinations_, clock_);
   pollers::PollerRegistry registry;
-  pollers::register_sqs_poller(registry, *queues_);
-  pollers::register_kinesis_poller(registry, *streams_);
+  sources_->register_pollers(registry);
   pollers_ = std::make_unique<pollers::PollerManager>(
       pollers::PollerDeps{ioc_, *db_, *invoker_, *functions_, *scheduler_, 5, failures_.get()}, std::move(registry));
   lambda_->set_observer([this](const Mapping& m, bool removed) { pollers_->notify(m, removed); });
@@ -128,8 +118,7 @@ void App::watch_test_clock(const std::string& offset_file) {
 void App::dispatch(api::Request req, api::Reply reply) {
   req.region = api::region_from_authorization(req.header("authorization"));
   if (req.region.empty()) req.region = config_.region;
-  if (api::KinesisApi::matches(req)) return kinesis_->handle(std::move(req), std::move(reply));
-  if (api::SqsApi::matches(req)) return sqs_->handle(std::move(req), std::move(reply));
+  if (Source* source = sources_->front_end_for(req)) return source->handle(std::move(req), std::move(reply));
   if (api::AdminApi::matches(req)) return admin_->handle(std::move(req), std::move(reply));
   if (api::LambdaApi::matches(req)) return lambda_->handle(std::move(req), std::move(reply));
   reply(api::lambda_error({Code::kUnknownOperation, "Unknown operation: " + req.method + " " + req.path}));

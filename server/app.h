@@ -2,9 +2,10 @@
 // App: the composition root. Owns every long-lived object and wires them together.
 //
 // Construction order (members below, top to bottom): clock, database worker, function
-// registry, invocation log, the APIs (Lambda, admin, the SQS queues and their API, the Kinesis
-// streams and theirs), the io_context, the function invoker (it runs on the io_context), the
-// pollers' scheduler and failure destination, the pollers, and the HTTP server.
+// registry, invocation log, the APIs (Lambda, admin), the sources (server/sources/builtin.cc;
+// each owns its engine and its front-end), the io_context, the function invoker (it runs on
+// the io_context), the pollers' scheduler and failure destination, the pollers, and the HTTP
+// server.
 // Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
 // has committed every queued job, wait (bounded) until those answers are written, then stop
 // the io_context and join its threads. Destruction then kills still-running exec: children (the
@@ -17,10 +18,7 @@
 #include <vector>
 
 #include "api/admin_api.h"
-#include "api/kinesis/kinesis_api.h"
 #include "api/lambda_api.h"
-#include "api/sources.h"
-#include "api/sqs/sqs_api.h"
 #include "core/clock.h"
 #include "core/destination_log.h"
 #include "core/function_registry.h"
@@ -31,10 +29,9 @@
 #include "pollers/poller_manager.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/source.h"
 #include "storage/db_worker.h"
-#include "services/kinesis/stream_engine.h"
 #include "storage/read_pool.h"
-#include "services/sqs/queue_engine.h"
 
 namespace esm::server {
 
@@ -65,11 +62,9 @@ class App {
   DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
-  std::unique_ptr<sqs::QueueEngine> queues_;
-  std::unique_ptr<api::SqsApi> sqs_;
-  std::unique_ptr<kinesis::StreamEngine> streams_;
-  std::unique_ptr<api::KinesisApi> kinesis_;
-  std::unique_ptr<api::MockSources> sources_;
+  std::unique_ptr<SourceSet> sources_;
+  // The SQS source's queues, where the failure destination sends (owned by sources_).
+  sqs::QueueEngine* failure_queues_ = nullptr;
   boost::asio::io_context ioc_;
   std::unique_ptr<pollers::FunctionInvoker> invoker_;
   std::unique_ptr<pollers::AsioScheduler> scheduler_;

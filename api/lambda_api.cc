@@ -27,6 +27,9 @@ constexpr std::string_view kMappingsPath = "/2015-03-31/event-source-mappings";
 constexpr std::string_view kTagsPath = "/2017-03-31/tags/";
 constexpr std::string_view kFunctionsPath = "/2015-03-31/functions";
 constexpr const char* kNotFound = "The resource you requested does not exist.";
+
+// The mapping store's NotFound names the uuid; Lambda answers every unknown mapping with kNotFound.
+Response mapping_error(const Status& s) { return lambda_error(s.code() == Code::kNotFound ? not_found(kNotFound) : s); }
 constexpr const char* kTaggableArnPattern =
     "arn:(aws[a-zA-Z-]*):lambda:(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\\d{1}:\\d{12}:(function:[a-zA-Z0-9-_]+"
     "(:(\\$LATEST|[a-zA-Z0-9-_]+))?|layer:([a-zA-Z0-9-_]+)|code-signing-config:csc-[a-z0-9]{17}|event-source-mapping:"
@@ -442,7 +445,7 @@ void LambdaApi::run_read(Reply reply, std::function<Response(storage::Connection
 void LambdaApi::get(const std::string& uuid, Request& req, Reply reply) {
   run_read(std::move(reply), [uuid, region = req.region](storage::Connection& c) {
     auto m = storage::get_mapping(c, uuid);
-    if (!m) return lambda_error(m.status());
+    if (!m) return mapping_error(m.status());
     if (m->region != region) return lambda_error(not_found(kNotFound));
     return json_response(200, encode_mapping(*m));
   });
@@ -510,7 +513,7 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
   if (!parsed) return reply(lambda_error(parsed.status()));
   run_job(std::move(reply), [this, uuid, region = req.region, r = std::move(parsed).value()](storage::Connection& c) {
     auto found = storage::get_mapping(c, uuid);
-    if (!found) return lambda_error(found.status());
+    if (!found) return mapping_error(found.status());
     Mapping m = std::move(found).value();
     if (m.region != region) return lambda_error(not_found(kNotFound));
     auto t = on_update(m.state, r.enabled);
@@ -530,7 +533,7 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
     const Mapping shown = m;  // the 202 shows the transitional state
     const bool instant = options_.transition_delay_ms == 0;
     if (instant) settle_now(m);
-    if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
+    if (Status s = storage::update_mapping(c, m); !s.is_ok()) return mapping_error(s);
     spdlog::info("mapping {} updated: {}{}{}", m.uuid, to_string(shown.state), instant ? " -> " : "",
                  instant ? to_string(m.state) : "");
     notify(m, false);
@@ -545,7 +548,7 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
 void LambdaApi::remove(const std::string& uuid, Request& req, Reply reply) {
   run_job(std::move(reply), [this, uuid, region = req.region](storage::Connection& c) {
     auto found = storage::get_mapping(c, uuid);
-    if (!found) return lambda_error(found.status());
+    if (!found) return mapping_error(found.status());
     Mapping m = std::move(found).value();
     if (m.region != region) return lambda_error(not_found(kNotFound));
     auto t = on_delete(m.state);
@@ -556,12 +559,12 @@ void LambdaApi::remove(const std::string& uuid, Request& req, Reply reply) {
     m.settle_at_ms = now + options_.transition_delay_ms;
     m.last_modified_ms = now;
     if (options_.transition_delay_ms == 0) {
-      if (Status s = storage::delete_mapping(c, m.uuid); !s.is_ok()) return lambda_error(s);
+      if (Status s = storage::delete_mapping(c, m.uuid); !s.is_ok()) return mapping_error(s);
       spdlog::info("mapping {} deleted", m.uuid);
       notify(m, true);
       return json_response(202, encode_mapping(m));
     }
-    if (Status s = storage::update_mapping(c, m); !s.is_ok()) return lambda_error(s);
+    if (Status s = storage::update_mapping(c, m); !s.is_ok()) return mapping_error(s);
     spdlog::info("mapping {} deleting", m.uuid);
     notify(m, false);
     settle_dirty_ = true;

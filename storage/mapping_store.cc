@@ -157,7 +157,7 @@ Status update_mapping(Connection& c, const Mapping& m) {
   Statement& st = c.prepare(kSql);
   bind_all(st, m);
   if (Status s = st.run(); !s.is_ok()) return s;
-  if (c.changes() == 0) return not_found("The resource you requested does not exist.");
+  if (c.changes() == 0) return not_found("no mapping " + m.uuid);
   return Status::ok();
 }
 
@@ -165,7 +165,7 @@ Result<Mapping> get_mapping(Connection& c, const std::string& uuid) {
   Statement& st = c.prepare(select_sql("WHERE uuid = ?"));
   st.bind(1, uuid);
   if (!st.step()) {
-    Status s = st.status().is_ok() ? not_found("The resource you requested does not exist.") : st.status();
+    Status s = st.status().is_ok() ? not_found("no mapping " + uuid) : st.status();
     st.reset();
     return s;
   }

@@ -2,7 +2,8 @@
 // MappingStore: mappings and their tags in SQLite. Stateless: every call takes the Connection
 // (owned by DbWorker, so only the worker thread calls these).
 //
-// Fallible calls return a Status: OK, NotFound when the uuid/arn is unknown, Internal for an
+// Fallible calls return a Status: OK, NotFound when the uuid/arn is unknown (its message names
+// the uuid; the Lambda front-end words it as AWS does), Internal for an
 // SQLite failure. Reads are fallible too: a failed read is an error, never an empty answer.
 
 #include <cstdint>

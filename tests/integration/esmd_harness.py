@@ -87,6 +87,24 @@ class Esmd:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        self.check_sanitizers()
+
+    # What AddressSanitizer, UndefinedBehaviorSanitizer, LeakSanitizer and ThreadSanitizer print
+    # (scripts/sanitize.sh runs these tests against such builds of esmd).
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                         "runtime error: ", "contract violated: ")
+
+    def check_sanitizers(self):
+        """Fails the test when esmd's log holds a sanitizer report or a broken ESM_DCHECK."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                text = f.read()
+        except (OSError, TypeError):
+            return
+        for marker in self.SANITIZER_MARKERS:
+            if marker in text:
+                at = text.index(marker)
+                raise AssertionError(f"esmd reported {marker.strip()!r}:\n{text[max(0, at - 200):at + 4000]}")
 
     def kill9(self):
         if self.proc and self.proc.poll() is None:

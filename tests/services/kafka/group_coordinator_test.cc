@@ -701,3 +701,72 @@ TEST_CASE("each waiting callback is answered once") {
   CHECK(b->calls == 1);
   CHECK(c->calls == 1);
 }
+
+TEST_CASE("callbacks run without the coordinator's lock, so they may call it again") {
+  FakeScheduler clock;
+  CoordinatorOptions opt;
+  opt.initial_rebalance_delay_ms = 100;
+  GroupCoordinator gc(clock, opt);
+  // Each member sends its SyncGroup from inside its JoinGroup callback, which the scheduler's
+  // timer runs, and heartbeats from inside its SyncGroup callback.
+  std::vector<std::string> assigned;
+  std::vector<GroupError> beats;
+  auto consumer = [&] {
+    gc.join(join_req(), [&](JoinResult j) {
+      REQUIRE(j.error == GroupError::kNone);
+      std::map<std::string, std::string> assignments;
+      if (j.leader == j.member_id)
+        for (const auto& m : j.members) assignments[m.member_id] = "for " + m.member_id;
+      SyncRequest s;
+      s.group_id = "g";
+      s.member_id = j.member_id;
+      s.generation_id = j.generation_id;
+      s.assignments = std::move(assignments);
+      gc.sync(std::move(s), [&, id = j.member_id, gen = j.generation_id](SyncResult r) {
+        assigned.push_back(r.assignment == "for " + id ? "ok" : "wrong: " + r.assignment);
+        beats.push_back(gc.heartbeat("g", id, gen));
+      });
+    });
+  };
+  consumer();
+  consumer();
+  clock.advance_ms(1000);
+  CHECK(assigned == std::vector<std::string>{"ok", "ok"});
+  CHECK(beats == std::vector<GroupError>{GroupError::kNone, GroupError::kNone});
+}
+
+TEST_CASE("the join phase waits for the largest rebalance timeout among the members") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  StablePair p = stable_pair(gc);
+  JoinRequest slow = join_req();
+  slow.rebalance_timeout_ms = 2 * kRebalanceMs;
+  auto c = join(gc, slow);
+  auto a = join(gc, join_req(p.a));
+  for (int i = 0; i < 19; ++i) {  // b heartbeats for 57 s without rejoining
+    clock.advance_ms(3000);
+    REQUIRE(gc.heartbeat("g", p.b, p.generation) == GroupError::kRebalanceInProgress);
+  }
+  CHECK_FALSE(a->result);
+  clock.advance_ms(3000);
+  REQUIRE(a->result);
+  CHECK(member_ids(*a->result) == sorted({p.a, c->result->member_id}));
+}
+
+TEST_CASE("a JoinGroup v0 uses the session timeout as its rebalance timeout") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  JoinRequest v0 = join_req();
+  v0.rebalance_timeout_ms = -1;
+  auto a = join(gc, v0);
+  REQUIRE(sync(gc, a->result->member_id, 1, {})->result);
+  auto b = join(gc, v0);  // a must rejoin within 10 s; it heartbeats but does not
+  for (int i = 0; i < 3; ++i) {
+    clock.advance_ms(3000);
+    REQUIRE(gc.heartbeat("g", a->result->member_id, 1) == GroupError::kRebalanceInProgress);
+  }
+  CHECK_FALSE(b->result);
+  clock.advance_ms(1000);
+  REQUIRE(b->result);
+  CHECK(b->result->leader == b->result->member_id);
+}

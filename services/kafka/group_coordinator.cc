@@ -1,3 +1,13 @@
+// The classic group protocol as Apache Kafka's GroupCoordinator.scala and GroupMetadata.scala
+// implement it (reference/kafka.md A.4.7, A.4.8, A.4.10): the same states, the same checks in
+// the same order, the same timers (DelayedJoin, InitialDelayedJoin, DelayedSync, the heartbeat
+// and pending-member expirations), each a Scheduler wait that checks it is still current when
+// it fires. Where esmd differs:
+//  - static membership (KIP-345) is not implemented: a member with a group instance id is a
+//    dynamic member that keeps its instance id (it is never asked for a member id, as in Kafka);
+//  - a second JoinGroup or SyncGroup of a member whose first still waits replaces it, and the
+//    first is answered kRebalanceInProgress (Kafka drops it unanswered);
+//  - there is no group size limit.
 #include "services/kafka/group_coordinator.h"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +16,7 @@
 #include <set>
 #include <utility>
 
+#include "core/check.h"
 #include "core/uuid.h"
 
 namespace esm::kafka {
@@ -43,7 +54,6 @@ struct Member {
   std::string client_host;
   std::int32_t session_timeout_ms = 0;
   std::int32_t rebalance_timeout_ms = 0;
-  std::string protocol_type;
   std::vector<GroupProtocol> protocols;  // in the member's order of preference
   std::string assignment;
   std::function<void(JoinResult)> join_cb;  // set while its JoinGroup waits
@@ -67,7 +77,6 @@ struct Member {
     return {};
   }
 };
-
 
 }  // namespace
 
@@ -253,6 +262,8 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's prepareRebalance: Empty, CompletingRebalance or Stable -> PreparingRebalance.
   void prepare_rebalance(Group& g, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kEmpty || g.state == GroupState::kCompletingRebalance ||
+               g.state == GroupState::kStable);
     if (g.state == GroupState::kCompletingRebalance) propagate_error(g, GroupError::kRebalanceInProgress, fx);
     g.pending_sync.clear();
     g.sync_timer.cancel();
@@ -286,6 +297,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's onCompleteJoin: PreparingRebalance -> CompletingRebalance (or Empty).
   void complete_join(Group& g, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kPreparingRebalance);
     g.join_timer.cancel();
     g.join_is_initial = false;
     for (auto it = g.members.begin(); it != g.members.end();) {
@@ -331,6 +343,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's setAndPropagateAssignment: CompletingRebalance -> Stable.
   void propagate_assignment(Group& g, const std::map<std::string, std::string>& assignments, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kCompletingRebalance);
     for (auto& m : g.members) {
       auto it = assignments.find(m->id);
       m->assignment = it == assignments.end() ? std::string() : it->second;
@@ -463,7 +476,6 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
     m->client_host = req.client_host;
     m->session_timeout_ms = req.session_timeout_ms;
     m->rebalance_timeout_ms = req.rebalance_timeout_ms;
-    m->protocol_type = req.protocol_type;
     m->protocols = req.protocols;
     m->join_cb = std::move(done);
     m->is_new = true;

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -769,4 +772,52 @@ TEST_CASE("a JoinGroup v0 uses the session timeout as its rebalance timeout") {
   clock.advance_ms(1000);
   REQUIRE(b->result);
   CHECK(b->result->leader == b->result->member_id);
+}
+
+TEST_CASE("concurrent callers and timers leave every callback answered exactly once") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::int32_t>> joined;  // member id, generation
+  std::vector<std::shared_ptr<std::atomic<int>>> answers;
+  auto caller = [&](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      auto join_answers = std::make_shared<std::atomic<int>>(0);
+      auto sync_answers = std::make_shared<std::atomic<int>>(0);
+      {
+        std::lock_guard lk(mu);
+        answers.push_back(join_answers);
+        answers.push_back(sync_answers);
+      }
+      gc.join(join_req(), [&, join_answers](JoinResult r) {
+        ++*join_answers;
+        if (r.error != GroupError::kNone) return;
+        std::lock_guard lk(mu);
+        joined.emplace_back(r.member_id, r.generation_id);
+      });
+      std::pair<std::string, std::int32_t> m;
+      {
+        std::lock_guard lk(mu);
+        if (joined.empty()) {
+          ++*sync_answers;
+          continue;
+        }
+        m = joined[static_cast<std::size_t>(i) % joined.size()];
+      }
+      gc.heartbeat("g", m.first, m.second);
+      SyncRequest s;
+      s.group_id = "g";
+      s.member_id = m.first;
+      s.generation_id = m.second;
+      gc.sync(std::move(s), [sync_answers](SyncResult) { ++*sync_answers; });
+      if (i % 3 == 0) gc.leave("g", {m.first});
+      gc.check_commit("g", m.first, m.second);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back(caller, 60);
+  for (int k = 0; k < 100; ++k) clock.advance_ms(1000);
+  for (auto& t : threads) t.join();
+  gc.shutdown();
+  for (const auto& a : answers) CHECK(*a == 1);
 }

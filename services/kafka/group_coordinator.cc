@@ -192,6 +192,10 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
     return it == groups.end() ? nullptr : it->second.get();
   }
 
+  void forget_if_unused(const std::string& group_id) {
+    if (Group* g = find(group_id); g && g->unused()) groups.erase(group_id);
+  }
+
   // ---- answering waiters -------------------------------------------------------------------
 
   static void answer_join(Member& m, JoinResult r, Effects& fx) {
@@ -414,6 +418,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
       auto it = g->pending.find(member_id);
       if (it == g->pending.end() || it->second.id != timer_id) return;
       remove_pending(*g, member_id, fx);
+      forget_if_unused(group_id);
     }
     run(fx);
   }
@@ -652,7 +657,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
       else
         s.join_known_member(*g, req, done, fx);
       s.try_complete_join(*g, fx);
-      if (g->unused()) s.groups.erase(req.group_id);
+      s.forget_if_unused(req.group_id);
     }
   }
   run(fx);
@@ -724,6 +729,7 @@ LeaveResult GroupCoordinator::leave(const std::string& group_id, const std::vect
       }
       out.members.emplace_back(id, e);
     }
+    s.forget_if_unused(group_id);
   }
   run(fx);
   return out;

@@ -359,6 +359,14 @@ TEST_CASE("MEMBER_ID_REQUIRED is answered only to a v4+ join without member id o
     CHECK(r->result->error == GroupError::kNone);
     CHECK(r->result->generation_id == 1);
   }
+  SECTION("a handed-out id can leave before it joins") {
+    JoinRequest r = join_req();
+    r.require_known_member_id = true;
+    auto first = join(gc, r);
+    auto left = gc.leave("g", {first->result->member_id});
+    CHECK(left.members.at(0).second == GroupError::kNone);
+    CHECK(gc.list_groups().empty());
+  }
   SECTION("a static member (group instance id) joins at once even on v4+") {
     JoinRequest r = join_req();
     r.require_known_member_id = true;
@@ -372,7 +380,9 @@ TEST_CASE("MEMBER_ID_REQUIRED is answered only to a v4+ join without member id o
     JoinRequest r = join_req();
     r.require_known_member_id = true;
     auto first = join(gc, r);
+    CHECK(gc.list_groups().size() == 1);
     clock.advance_ms(kSessionMs);
+    CHECK(gc.list_groups().empty());
     r.member_id = first->result->member_id;
     auto late = join(gc, r);
     REQUIRE(late->result);

@@ -566,7 +566,7 @@ TEST_CASE("the protocol most members prefer among those all support is chosen") 
   CHECK(a->result->members[1].metadata == "b");
 }
 
-TEST_CASE("a follower rejoining a stable group with unchanged metadata keeps the generation; the leader's rejoin rebalances") {
+TEST_CASE("a follower rejoining a stable group with unchanged metadata keeps the generation while the leader's rejoin rebalances") {
   FakeScheduler clock;
   GroupCoordinator gc(clock);
   StablePair p = stable_pair(gc);

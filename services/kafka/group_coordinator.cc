@@ -113,7 +113,8 @@ struct GroupCoordinator::Group {
   }
 
   bool all_joined() const {
-    return pending.empty() && std::all_of(members.begin(), members.end(), [](const auto& m) { return bool(m->join_cb); });
+    return pending.empty() &&
+           std::all_of(members.begin(), members.end(), [](const auto& m) { return bool(m->join_cb); });
   }
 
   std::int32_t rebalance_timeout_ms() const {
@@ -532,7 +533,8 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   void join_known_member(Group& g, const JoinRequest& req, std::function<void(JoinResult)>& done, Effects& fx) {
     auto reply = [&](JoinResult r) { fx.push_back([done = std::move(done), r = std::move(r)] { done(r); }); };
-    if (!g.supports(req.protocol_type, req.protocols)) return reply(join_error(GroupError::kInconsistentGroupProtocol, req.member_id));
+    if (!g.supports(req.protocol_type, req.protocols))
+      return reply(join_error(GroupError::kInconsistentGroupProtocol, req.member_id));
     if (g.pending.count(req.member_id)) return add_member_and_rebalance(g, req, req.member_id, std::move(done), fx);
     Member* m = g.find(req.member_id);
     if (!m) return reply(join_error(GroupError::kUnknownMemberId, req.member_id));

@@ -60,6 +60,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
   void on_read_frame(boost::system::error_code ec) {
     reading_ = false;
     if (ec) return close();
+    if (close_after_writes_) return;  // an earlier request closes the connection
     arm_idle();
     const std::uint64_t seq = next_seq_++;
     pending_.emplace(seq, std::nullopt);

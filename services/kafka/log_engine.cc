@@ -475,12 +475,14 @@ void LogEngine::wake_all() {
 std::optional<std::int64_t> LogEngine::tick(Connection& c, std::int64_t now_ms) {
   if (now_ms < next_retention_ms_) return next_retention_ms_;
   next_retention_ms_ = now_ms + kRetentionCheckMs;
+  bool anything_to_trim = false;
   for (auto& [name, t] : topics_) {
     if (t->config.retention_ms < 0) continue;
     const std::int64_t cutoff = now_ms - t->config.retention_ms;
     for (int part = 0; part < static_cast<int>(t->partitions.size()); ++part) {
       Partition& p = t->partitions[static_cast<std::size_t>(part)];
       if (p.log_start >= p.next_offset) continue;
+      anything_to_trim = true;
       auto rows = storage::oldest_batch_rows(c, t->id, part, kRetentionChunk);
       if (!rows) {
         spdlog::error("kafka: retention of {}-{}: {}", name, part, rows.status().message());
@@ -496,11 +498,19 @@ std::optional<std::int64_t> LogEngine::tick(Connection& c, std::int64_t now_ms) 
       if (expired == 0) continue;
       if (expired == rows->size() && rows->size() == static_cast<std::size_t>(kRetentionChunk))
         next_retention_ms_ = now_ms;  // more to trim: come back at once
-      if (Status s = storage::delete_batch_rows_below(c, t->id, part, new_start); !s.is_ok()) continue;
-      if (Status s = storage::save_partition_row(c, {t->id, part, new_start, p.next_offset}); !s.is_ok()) continue;
+      // The log start first: rows left below it by a failed delete are deleted next time.
+      if (Status s = storage::save_partition_row(c, {t->id, part, new_start, p.next_offset}); !s.is_ok()) {
+        spdlog::error("kafka: retention of {}-{}: {}", name, part, s.message());
+        continue;
+      }
       p.log_start = new_start;
+      if (Status s = storage::delete_batch_rows_below(c, t->id, part, new_start); !s.is_ok())
+        spdlog::error("kafka: retention of {}-{}: {}", name, part, s.message());
     }
   }
+  // With nothing that could expire, the worker need not wake for retention: the tick runs at
+  // the start of the group that appends next.
+  if (!anything_to_trim) return std::nullopt;
   return next_retention_ms_;
 }
 

@@ -543,9 +543,13 @@ TEST_CASE("malformed record fields are corrupt: bad lengths, overlong varints, n
   CHECK(corrupt_with(with_length(many_headers)) == BatchError::kCorrupt);
 }
 
-TEST_CASE("an unknown compression codec is corrupt in parse_batches") {
-  CHECK(parse_error(make_batch("xyz", 1, 5)) == BatchError::kCorrupt);
-  CHECK(parse_error(make_batch("xyz", 1, 7)) == BatchError::kCorrupt);
+TEST_CASE("an unknown compression codec is corrupt to parse_batches and unsupported to decode_records") {
+  for (std::int16_t codec : {5, 6, 7}) {
+    CHECK(parse_error(make_batch("xyz", 1, codec)) == BatchError::kCorrupt);
+    auto r = decode_records(make_batch("xyz", 1, codec));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == BatchError::kUnsupportedCodec);
+  }
 }
 
 TEST_CASE("garbage compressed data is corrupt for every codec") {

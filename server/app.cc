@@ -149,6 +149,7 @@ void App::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  if (sources_) sources_->release();
   spdlog::info("esmd stopped");
 }
 

@@ -6,9 +6,11 @@
 // each owns its engine and its front-end), the io_context, the function invoker (it runs on
 // the io_context), the pollers' scheduler and failure destination, the pollers, and the HTTP
 // server.
-// Shutdown order (stop()): stop accepting, stop the pollers, stop the database worker after it
+// Shutdown order (stop()): stop accepting (HTTP, then the sources' own listeners and the Kafka
+// group coordinator's waits), stop the pollers, stop the database worker after it
 // has committed every queued job, wait (bounded) until those answers are written, then stop
-// the io_context and join its threads. Destruction then kills still-running exec: children (the
+// the io_context and join its threads, and let the sources free what lives on the io_context
+// (the io_context is destroyed before them). Destruction then kills still-running exec: children (the
 // invoker, destroyed before the io_context whose handlers still reference its parts).
 
 #include <boost/asio/io_context.hpp>

@@ -38,6 +38,10 @@ void SourceSet::stop() {
   for (auto& source : sources_) source->stop();
 }
 
+void SourceSet::release() {
+  for (auto& source : sources_) source->release();
+}
+
 std::string SourceSet::health_json() const {
   std::string out;
   for (const auto& source : sources_) {

@@ -54,6 +54,9 @@ class Source {
   // worker runs, and stops it first thing at shutdown.
   virtual Status start(boost::asio::io_context&, Scheduler&) { return Status::ok(); }
   virtual void stop() {}
+  // After the I/O threads have stopped (the io_context and the Scheduler still exist): frees
+  // what start() made on them, since App destroys the io_context before the sources.
+  virtual void release() {}
   // Members the source adds to GET /_esmd/health (`"name":value` JSON, without braces), or
   // empty.
   virtual std::string health_json() const { return {}; }
@@ -74,6 +77,7 @@ class SourceSet final : public api::SourceDirectory {
   void register_pollers(pollers::PollerRegistry& registry);
   Status start(boost::asio::io_context& ioc, Scheduler& scheduler);
   void stop();
+  void release();
   std::string health_json() const;
   // The verdict of the source the mapping belongs to; OK for a kind no source emulates
   // (DynamoDB streams, Kafka, MQ, ...), which is accepted as well formed.

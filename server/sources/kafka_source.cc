@@ -7,7 +7,7 @@ namespace esm::server {
 KafkaSource::KafkaSource(const SourceContext& context)
     : context_(context), log_(std::make_unique<kafka::LogEngine>(context.db)) {}
 
-KafkaSource::~KafkaSource() { stop(); }
+KafkaSource::~KafkaSource() = default;
 
 Status KafkaSource::open(storage::Connection& c, std::int64_t) { return log_->load(c); }
 
@@ -51,6 +51,12 @@ Status KafkaSource::start(boost::asio::io_context& ioc, Scheduler& scheduler) {
 void KafkaSource::stop() {
   if (listener_) listener_->stop();
   if (groups_) groups_->shutdown();
+}
+
+void KafkaSource::release() {
+  listener_.reset();
+  api_.reset();
+  groups_.reset();
 }
 
 std::string KafkaSource::health_json() const {

@@ -32,6 +32,7 @@ class KafkaSource final : public Source {
   std::optional<Status> check_source(storage::Connection&, const Mapping&) override { return std::nullopt; }
   Status start(boost::asio::io_context& ioc, Scheduler& scheduler) override;
   void stop() override;
+  void release() override;
   std::string health_json() const override;
 
   kafka::LogEngine& log() { return *log_; }

@@ -1,3 +1,13 @@
+// The classic group protocol as Apache Kafka's GroupCoordinator.scala and GroupMetadata.scala
+// implement it (reference/kafka.md A.4.7, A.4.8, A.4.10): the same states, the same checks in
+// the same order, the same timers (DelayedJoin, InitialDelayedJoin, DelayedSync, the heartbeat
+// and pending-member expirations), each a Scheduler wait that checks it is still current when
+// it fires. Where esmd differs:
+//  - static membership (KIP-345) is not implemented: a member with a group instance id is a
+//    dynamic member that keeps its instance id (it is never asked for a member id, as in Kafka);
+//  - a second JoinGroup or SyncGroup of a member whose first still waits replaces it, and the
+//    first is answered kRebalanceInProgress (Kafka drops it unanswered);
+//  - there is no group size limit.
 #include "services/kafka/group_coordinator.h"
 
 #include <spdlog/spdlog.h>
@@ -6,6 +16,7 @@
 #include <set>
 #include <utility>
 
+#include "core/check.h"
 #include "core/uuid.h"
 
 namespace esm::kafka {
@@ -43,7 +54,6 @@ struct Member {
   std::string client_host;
   std::int32_t session_timeout_ms = 0;
   std::int32_t rebalance_timeout_ms = 0;
-  std::string protocol_type;
   std::vector<GroupProtocol> protocols;  // in the member's order of preference
   std::string assignment;
   std::function<void(JoinResult)> join_cb;  // set while its JoinGroup waits
@@ -67,7 +77,6 @@ struct Member {
     return {};
   }
 };
-
 
 }  // namespace
 
@@ -104,7 +113,8 @@ struct GroupCoordinator::Group {
   }
 
   bool all_joined() const {
-    return pending.empty() && std::all_of(members.begin(), members.end(), [](const auto& m) { return bool(m->join_cb); });
+    return pending.empty() &&
+           std::all_of(members.begin(), members.end(), [](const auto& m) { return bool(m->join_cb); });
   }
 
   std::int32_t rebalance_timeout_ms() const {
@@ -183,6 +193,10 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
     return it == groups.end() ? nullptr : it->second.get();
   }
 
+  void forget_if_unused(const std::string& group_id) {
+    if (Group* g = find(group_id); g && g->unused()) groups.erase(group_id);
+  }
+
   // ---- answering waiters -------------------------------------------------------------------
 
   static void answer_join(Member& m, JoinResult r, Effects& fx) {
@@ -253,6 +267,8 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's prepareRebalance: Empty, CompletingRebalance or Stable -> PreparingRebalance.
   void prepare_rebalance(Group& g, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kEmpty || g.state == GroupState::kCompletingRebalance ||
+               g.state == GroupState::kStable);
     if (g.state == GroupState::kCompletingRebalance) propagate_error(g, GroupError::kRebalanceInProgress, fx);
     g.pending_sync.clear();
     g.sync_timer.cancel();
@@ -286,6 +302,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's onCompleteJoin: PreparingRebalance -> CompletingRebalance (or Empty).
   void complete_join(Group& g, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kPreparingRebalance);
     g.join_timer.cancel();
     g.join_is_initial = false;
     for (auto it = g.members.begin(); it != g.members.end();) {
@@ -331,6 +348,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   // Kafka's setAndPropagateAssignment: CompletingRebalance -> Stable.
   void propagate_assignment(Group& g, const std::map<std::string, std::string>& assignments, Effects& fx) {
+    ESM_DCHECK(g.state == GroupState::kCompletingRebalance);
     for (auto& m : g.members) {
       auto it = assignments.find(m->id);
       m->assignment = it == assignments.end() ? std::string() : it->second;
@@ -401,6 +419,7 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
       auto it = g->pending.find(member_id);
       if (it == g->pending.end() || it->second.id != timer_id) return;
       remove_pending(*g, member_id, fx);
+      forget_if_unused(group_id);
     }
     run(fx);
   }
@@ -463,7 +482,6 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
     m->client_host = req.client_host;
     m->session_timeout_ms = req.session_timeout_ms;
     m->rebalance_timeout_ms = req.rebalance_timeout_ms;
-    m->protocol_type = req.protocol_type;
     m->protocols = req.protocols;
     m->join_cb = std::move(done);
     m->is_new = true;
@@ -515,7 +533,8 @@ struct GroupCoordinator::State : std::enable_shared_from_this<State> {
 
   void join_known_member(Group& g, const JoinRequest& req, std::function<void(JoinResult)>& done, Effects& fx) {
     auto reply = [&](JoinResult r) { fx.push_back([done = std::move(done), r = std::move(r)] { done(r); }); };
-    if (!g.supports(req.protocol_type, req.protocols)) return reply(join_error(GroupError::kInconsistentGroupProtocol, req.member_id));
+    if (!g.supports(req.protocol_type, req.protocols))
+      return reply(join_error(GroupError::kInconsistentGroupProtocol, req.member_id));
     if (g.pending.count(req.member_id)) return add_member_and_rebalance(g, req, req.member_id, std::move(done), fx);
     Member* m = g.find(req.member_id);
     if (!m) return reply(join_error(GroupError::kUnknownMemberId, req.member_id));
@@ -640,7 +659,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
       else
         s.join_known_member(*g, req, done, fx);
       s.try_complete_join(*g, fx);
-      if (g->unused()) s.groups.erase(req.group_id);
+      s.forget_if_unused(req.group_id);
     }
   }
   run(fx);
@@ -712,6 +731,7 @@ LeaveResult GroupCoordinator::leave(const std::string& group_id, const std::vect
       }
       out.members.emplace_back(id, e);
     }
+    s.forget_if_unused(group_id);
   }
   run(fx);
   return out;

@@ -328,6 +328,24 @@ class DockerImageTest(unittest.TestCase):
         self.assertEqual(host.queue_counts(queue_url), (len(held), 0))
         self.assertFalse(set(held) & set(delivered_bodies(self.c.logs(fn))), "delivered while disabled")
 
+    def check_kafka_from_the_host(self, kafka_port):
+        """kcat on the host produces to and consumes from the broker in the container, through the
+        advertised listener the compose file sets (what a client dials after bootstrap)."""
+        kcat = shutil.which("kcat")
+        if kcat is None:
+            print("docker: kcat is not installed; the Kafka round trip is left out", flush=True)
+            return
+        bootstrap = f"127.0.0.1:{kafka_port}"
+        metadata = wait_until(lambda: subprocess.run([kcat, "-b", bootstrap, "-L", "-m", "5"], capture_output=True,
+                                                     text=True, timeout=30).stdout, timeout=30, message="kcat -L")
+        self.assertIn(f"broker 1 at {bootstrap}", metadata)
+        p = subprocess.run([kcat, "-b", bootstrap, "-P", "-t", "from-host", "-z", "gzip"], input="one\ntwo\n",
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = subprocess.run([kcat, "-b", bootstrap, "-C", "-t", "from-host", "-o", "beginning", "-e", "-q"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.stdout.split(), ["one", "two"], p.stderr)
+
     def test_compose_file_runs_esmd_next_to_the_example_function(self):
         compose = shutil.which("podman-compose")
         if compose is None:
@@ -340,8 +358,8 @@ class DockerImageTest(unittest.TestCase):
             f.write(f'#!/bin/sh\nexec "{self.c.tool}" podman "$@"\n')
         os.chmod(wrapper, stat.S_IRWXU)
         project = f"esmdtest{self.id}"
-        port = free_port()
-        env = dict(os.environ, ESMD_PUBLISHED_PORT=str(port))
+        port, kafka_port = free_port(), free_port()
+        env = dict(os.environ, ESMD_PUBLISHED_PORT=str(port), ESMD_KAFKA_PUBLISHED_PORT=str(kafka_port))
 
         def podman_compose(*args, timeout=600):
             argv = [compose, "--podman-path", wrapper, "-p", project, "-f", os.path.join(REPO, "docker", "compose.yaml"),
@@ -365,6 +383,7 @@ class DockerImageTest(unittest.TestCase):
         print(f"docker: podman-compose up -d (images from the build cache) -> healthy {time.monotonic() - t0:.1f} s",
               flush=True)
         self.assertEqual(self.c.podman("healthcheck", "run", esmd, check=False).returncode, 0, "HEALTHCHECK failed")
+        self.check_kafka_from_the_host(kafka_port)
 
         # docker/README.md's walk-through: a queue with a dead-letter queue, a mapping to the
         # compose file's function with partial batch responses, one message the handler accepts

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -356,6 +359,14 @@ TEST_CASE("MEMBER_ID_REQUIRED is answered only to a v4+ join without member id o
     CHECK(r->result->error == GroupError::kNone);
     CHECK(r->result->generation_id == 1);
   }
+  SECTION("a handed-out id can leave before it joins") {
+    JoinRequest r = join_req();
+    r.require_known_member_id = true;
+    auto first = join(gc, r);
+    auto left = gc.leave("g", {first->result->member_id});
+    CHECK(left.members.at(0).second == GroupError::kNone);
+    CHECK(gc.list_groups().empty());
+  }
   SECTION("a static member (group instance id) joins at once even on v4+") {
     JoinRequest r = join_req();
     r.require_known_member_id = true;
@@ -369,7 +380,9 @@ TEST_CASE("MEMBER_ID_REQUIRED is answered only to a v4+ join without member id o
     JoinRequest r = join_req();
     r.require_known_member_id = true;
     auto first = join(gc, r);
+    CHECK(gc.list_groups().size() == 1);
     clock.advance_ms(kSessionMs);
+    CHECK(gc.list_groups().empty());
     r.member_id = first->result->member_id;
     auto late = join(gc, r);
     REQUIRE(late->result);
@@ -553,7 +566,7 @@ TEST_CASE("the protocol most members prefer among those all support is chosen") 
   CHECK(a->result->members[1].metadata == "b");
 }
 
-TEST_CASE("a follower rejoining a stable group with unchanged metadata keeps the generation; the leader's rejoin rebalances") {
+TEST_CASE("a follower rejoining a stable group with unchanged metadata keeps the generation while the leader's rejoin rebalances") {
   FakeScheduler clock;
   GroupCoordinator gc(clock);
   StablePair p = stable_pair(gc);
@@ -700,4 +713,121 @@ TEST_CASE("each waiting callback is answered once") {
   CHECK(a->calls == 1);
   CHECK(b->calls == 1);
   CHECK(c->calls == 1);
+}
+
+TEST_CASE("callbacks run without the coordinator's lock, so they may call it again") {
+  FakeScheduler clock;
+  CoordinatorOptions opt;
+  opt.initial_rebalance_delay_ms = 100;
+  GroupCoordinator gc(clock, opt);
+  // Each member sends its SyncGroup from inside its JoinGroup callback, which the scheduler's
+  // timer runs, and heartbeats from inside its SyncGroup callback.
+  std::vector<std::string> assigned;
+  std::vector<GroupError> beats;
+  auto consumer = [&] {
+    gc.join(join_req(), [&](JoinResult j) {
+      REQUIRE(j.error == GroupError::kNone);
+      std::map<std::string, std::string> assignments;
+      if (j.leader == j.member_id)
+        for (const auto& m : j.members) assignments[m.member_id] = "for " + m.member_id;
+      SyncRequest s;
+      s.group_id = "g";
+      s.member_id = j.member_id;
+      s.generation_id = j.generation_id;
+      s.assignments = std::move(assignments);
+      gc.sync(std::move(s), [&, id = j.member_id, gen = j.generation_id](SyncResult r) {
+        assigned.push_back(r.assignment == "for " + id ? "ok" : "wrong: " + r.assignment);
+        beats.push_back(gc.heartbeat("g", id, gen));
+      });
+    });
+  };
+  consumer();
+  consumer();
+  clock.advance_ms(1000);
+  CHECK(assigned == std::vector<std::string>{"ok", "ok"});
+  CHECK(beats == std::vector<GroupError>{GroupError::kNone, GroupError::kNone});
+}
+
+TEST_CASE("the join phase waits for the largest rebalance timeout among the members") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  StablePair p = stable_pair(gc);
+  JoinRequest slow = join_req();
+  slow.rebalance_timeout_ms = 2 * kRebalanceMs;
+  auto c = join(gc, slow);
+  auto a = join(gc, join_req(p.a));
+  for (int i = 0; i < 19; ++i) {  // b heartbeats for 57 s without rejoining
+    clock.advance_ms(3000);
+    REQUIRE(gc.heartbeat("g", p.b, p.generation) == GroupError::kRebalanceInProgress);
+  }
+  CHECK_FALSE(a->result);
+  clock.advance_ms(3000);
+  REQUIRE(a->result);
+  CHECK(member_ids(*a->result) == sorted({p.a, c->result->member_id}));
+}
+
+TEST_CASE("a JoinGroup v0 uses the session timeout as its rebalance timeout") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  JoinRequest v0 = join_req();
+  v0.rebalance_timeout_ms = -1;
+  auto a = join(gc, v0);
+  REQUIRE(sync(gc, a->result->member_id, 1, {})->result);
+  auto b = join(gc, v0);  // a must rejoin within 10 s; it heartbeats but does not
+  for (int i = 0; i < 3; ++i) {
+    clock.advance_ms(3000);
+    REQUIRE(gc.heartbeat("g", a->result->member_id, 1) == GroupError::kRebalanceInProgress);
+  }
+  CHECK_FALSE(b->result);
+  clock.advance_ms(1000);
+  REQUIRE(b->result);
+  CHECK(b->result->leader == b->result->member_id);
+}
+
+TEST_CASE("concurrent callers and timers leave every callback answered exactly once") {
+  FakeScheduler clock;
+  GroupCoordinator gc(clock);
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::int32_t>> joined;  // member id, generation
+  std::vector<std::shared_ptr<std::atomic<int>>> answers;
+  auto caller = [&](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      auto join_answers = std::make_shared<std::atomic<int>>(0);
+      auto sync_answers = std::make_shared<std::atomic<int>>(0);
+      {
+        std::lock_guard lk(mu);
+        answers.push_back(join_answers);
+        answers.push_back(sync_answers);
+      }
+      gc.join(join_req(), [&, join_answers](JoinResult r) {
+        ++*join_answers;
+        if (r.error != GroupError::kNone) return;
+        std::lock_guard lk(mu);
+        joined.emplace_back(r.member_id, r.generation_id);
+      });
+      std::pair<std::string, std::int32_t> m;
+      {
+        std::lock_guard lk(mu);
+        if (joined.empty()) {
+          ++*sync_answers;
+          continue;
+        }
+        m = joined[static_cast<std::size_t>(i) % joined.size()];
+      }
+      gc.heartbeat("g", m.first, m.second);
+      SyncRequest s;
+      s.group_id = "g";
+      s.member_id = m.first;
+      s.generation_id = m.second;
+      gc.sync(std::move(s), [sync_answers](SyncResult) { ++*sync_answers; });
+      if (i % 3 == 0) gc.leave("g", {m.first});
+      gc.check_commit("g", m.first, m.second);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back(caller, 60);
+  for (int k = 0; k < 100; ++k) clock.advance_ms(1000);
+  for (auto& t : threads) t.join();
+  gc.shutdown();
+  for (const auto& a : answers) CHECK(*a == 1);
 }

@@ -262,8 +262,6 @@ Expected<BatchInfo, BatchError> read_header(std::string_view batch) {
       count_from_offsets != info.record_count) {
     return BatchError::kInvalidRecord;
   }
-  // Codecs 5-7 do not exist; such a batch cannot be stored as if it could be read back.
-  if ((info.attributes & 0x7) > static_cast<int>(Compression::kZstd)) return BatchError::kCorrupt;
   return info;
 }
 
@@ -392,8 +390,8 @@ bool unzstd(std::string_view in, std::string& out) {
     rc = ZSTD_decompressStream(dctx.get(), &o, &src);
     if (ZSTD_isError(rc)) return false;
     sink.commit(o.pos);
-    // No progress with the output not full: the input ended inside a frame.
-    if (o.pos < got && src.pos == before && rc != 0) return false;
+    // No progress at all: the input ended inside a frame.
+    if (o.pos == 0 && src.pos == before && rc != 0) return false;
   }
   sink.finish();
   return true;
@@ -455,6 +453,8 @@ Expected<std::vector<BatchInfo>, BatchError> parse_batches(std::string_view reco
     auto info = read_header(batch);
     if (!info) return info.error();
     info->position = pos;
+    // Codecs 5-7 do not exist; a batch no consumer could read is not stored.
+    if (info->compression() > Compression::kZstd) return BatchError::kCorrupt;
     if (info->compression() == Compression::kNone) {
       auto walked = walk_records(batch.substr(kBatchHeaderSize), info->record_count, false,
                                  [](const RecordView&, const std::vector<Header>&) {});

@@ -178,7 +178,8 @@ std::string fixture(const std::string& name) {
 const std::vector<std::string>& fixture_names() {
   static const std::vector<std::string> names = {
       "librdkafka_none", "librdkafka_gzip", "librdkafka_snappy", "librdkafka_lz4",
-      "librdkafka_zstd", "kafka_python_gzip"};
+      "librdkafka_zstd", "kafka_python_gzip", "kafka_python_snappy", "kafka_python_lz4",
+      "kafka_python_zstd"};
   return names;
 }
 
@@ -269,7 +270,9 @@ TEST_CASE("parse_batches accepts the batches real producers send with every code
   const std::vector<std::pair<std::string, Compression>> expected = {
       {"librdkafka_none", Compression::kNone},   {"librdkafka_gzip", Compression::kGzip},
       {"librdkafka_snappy", Compression::kSnappy}, {"librdkafka_lz4", Compression::kLz4},
-      {"librdkafka_zstd", Compression::kZstd},   {"kafka_python_gzip", Compression::kGzip}};
+      {"librdkafka_zstd", Compression::kZstd},   {"kafka_python_gzip", Compression::kGzip},
+      {"kafka_python_snappy", Compression::kSnappy}, {"kafka_python_lz4", Compression::kLz4},
+      {"kafka_python_zstd", Compression::kZstd}};
   for (const auto& [name, codec] : expected) {
     INFO(name);
     const std::string bytes = fixture(name);
@@ -298,6 +301,12 @@ TEST_CASE("decode_records returns exactly what the real producers sent, for ever
     REQUIRE(r.has_value());
     check_fixture_records(name, *r);
   }
+}
+
+TEST_CASE("the snappy fixtures cover both framings: raw from librdkafka, xerial from kafka-python") {
+  const std::string xerial_magic("\x82SNAPPY\0", 8);
+  CHECK(fixture("kafka_python_snappy").compare(kBatchHeaderSize, 8, xerial_magic) == 0);
+  CHECK(fixture("librdkafka_snappy").compare(kBatchHeaderSize, 8, xerial_magic) != 0);
 }
 
 TEST_CASE("parse_batches splits concatenated batches and gives each its position") {
@@ -543,9 +552,13 @@ TEST_CASE("malformed record fields are corrupt: bad lengths, overlong varints, n
   CHECK(corrupt_with(with_length(many_headers)) == BatchError::kCorrupt);
 }
 
-TEST_CASE("an unknown compression codec is corrupt in parse_batches") {
-  CHECK(parse_error(make_batch("xyz", 1, 5)) == BatchError::kCorrupt);
-  CHECK(parse_error(make_batch("xyz", 1, 7)) == BatchError::kCorrupt);
+TEST_CASE("an unknown compression codec is corrupt to parse_batches and unsupported to decode_records") {
+  for (std::int16_t codec : {5, 6, 7}) {
+    CHECK(parse_error(make_batch("xyz", 1, codec)) == BatchError::kCorrupt);
+    auto r = decode_records(make_batch("xyz", 1, codec));
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == BatchError::kUnsupportedCodec);
+  }
 }
 
 TEST_CASE("garbage compressed data is corrupt for every codec") {

@@ -138,6 +138,10 @@ TEST_CASE("migrating from schema 5 keeps every Kinesis checkpoint with its strea
   REQUIRE(insert_mapping(*c, m).is_ok());
   // Back to the schema 5 table, as an esmd of that version left it.
   REQUIRE(c->exec("DROP TABLE checkpoints").is_ok());
+  // A schema-5 database has none of the later versions' tables either.
+  REQUIRE(c->exec("DROP TABLE kafka_topics; DROP TABLE kafka_partitions; DROP TABLE kafka_batches; "
+                  "DROP TABLE kafka_producers; DROP TABLE kafka_offsets")
+              .is_ok());
   REQUIRE(c->exec("CREATE TABLE stream_checkpoints(mapping_uuid TEXT NOT NULL, shard_id TEXT NOT NULL, "
                   "stream_arn TEXT NOT NULL, next_index INTEGER NOT NULL, window_json TEXT, stream_id INTEGER NOT "
                   "NULL DEFAULT 0, PRIMARY KEY(mapping_uuid, shard_id)) WITHOUT ROWID")

@@ -115,7 +115,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
     writing_ = true;
     net::async_write(socket_, net::buffer(writes_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->writing_ = false;
-      if (ec) return self->close();
+      if (ec || self->closing_) return self->close();
       self->writes_.pop_front();
       self->arm_idle();
       self->do_write();
@@ -145,7 +145,7 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
     socket_.close(ignored);
     idle_.cancel();
     pending_.clear();
-    writes_.clear();
+    if (!writing_) writes_.clear();
   }
 
   std::string peer_host() const { return peer_.substr(0, peer_.rfind(':')); }

@@ -97,7 +97,7 @@ def confluent_produce(bootstrap, topic, records, timeout=30.0, **conf):
     reports = {}
 
     def on_delivery(i):
-        return lambda err, msg: reports.__setitem__(i, (err, msg.offset() if msg else None))
+        return lambda err, msg: reports.__setitem__(i, (err, msg.offset() if msg is not None else None))
 
     for i, r in enumerate(records):
         kwargs = {"key": r["key"], "value": r["value"], "partition": r.get("partition", 0),
@@ -296,16 +296,30 @@ def api_versions(port, version=0):
 
 
 def fetch_batches(port, topic, partition=0, offset=0, max_bytes=8 << 20):
-    """The record batches (magic 2) that Fetch v4 returns from offset on, parsed as stored: a
-    list of dicts with base_offset, attributes, codec, crc, crc_ok, records_count, first
-    timestamp and max timestamp, producer id, epoch, base sequence, and the partition's error
-    code and high watermark."""
-    body = struct.pack(">iiiib", -1, 1000, 1, max_bytes, 0)  # replica, max_wait, min_bytes, max_bytes, read_uncommitted
+    """The record batches (magic 2) stored from offset on, as Fetch v4 returns them, up to the
+    high watermark: dicts with base_offset, attributes, codec, crc, crc_ok (CRC-32C recomputed
+    here), records_count, timestamps, producer id, epoch and base sequence; with the partition's
+    error code and high watermark."""
+    out = {"error": 0, "high_watermark": None, "batches": []}
+    with RawConnection(port, timeout=10) as c:
+        for attempt in range(10000):
+            error, hw, batches = _fetch_once(c, topic, partition, offset, max_bytes, attempt)
+            out["error"], out["high_watermark"] = error, hw
+            out["batches"] += batches
+            if error or not batches:
+                return out
+            offset = batches[-1]["base_offset"] + batches[-1]["last_offset_delta"] + 1
+            if offset >= hw:
+                return out
+    raise AssertionError(f"fetching {topic}/{partition} never reached its high watermark")
+
+
+def _fetch_once(c, topic, partition, offset, max_bytes, correlation_id):
+    body = struct.pack(">iiiib", -1, 0, 1, max_bytes, 0)  # replica, max_wait, min_bytes, max_bytes, read_uncommitted
     body += struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 1)
     body += struct.pack(">iqi", partition, offset, max_bytes)
-    with RawConnection(port, timeout=10) as c:
-        c.send(request(1, 4, 11, body))
-        frame = c.read_frame()
+    c.send(request(1, 4, correlation_id, body))
+    frame = c.read_frame()
     assert frame is not None, "esmd closed the connection on Fetch v4"
     pos = 0
 
@@ -316,7 +330,7 @@ def fetch_batches(port, topic, partition=0, offset=0, max_bytes=8 << 20):
         return vals
 
     corr, _throttle, ntopics = take(">iii")
-    assert corr == 11 and ntopics == 1
+    assert corr == correlation_id and ntopics == 1, (corr, ntopics)
     (tlen,) = take(">h")
     pos += tlen
     (nparts,) = take(">i")
@@ -341,7 +355,46 @@ def fetch_batches(port, topic, partition=0, offset=0, max_bytes=8 << 20):
                         "max_timestamp": max_ts, "producer_id": pid, "producer_epoch": epoch,
                         "base_sequence": base_seq})
         at += 12 + length
-    return {"error": error, "high_watermark": hw, "batches": batches}
+    return error, hw, batches
+
+
+def varint(n):
+    """Kafka's zig-zag varint."""
+    z = (n << 1) ^ (n >> 63)
+    out = b""
+    while True:
+        b = z & 0x7F
+        z >>= 7
+        if z:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def encode_batch(values, base_timestamp=1_700_000_000_000, crc=None):
+    """An uncompressed magic-2 record batch of records with these values (no key, no headers);
+    crc overrides the computed CRC-32C."""
+    records = b""
+    for i, v in enumerate(values):
+        body = b"\x00" + varint(0) + varint(i) + varint(-1) + varint(len(v)) + v + varint(0)
+        records += varint(len(body)) + body
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, base_timestamp, base_timestamp, -1, -1, -1,
+                            len(values)) + records
+    head = struct.pack(">ib", -1, 2) + struct.pack(">I", crc32c(after_crc) if crc is None else crc)
+    return struct.pack(">qi", 0, len(head) + len(after_crc)) + head + after_crc
+
+
+def produce_request(topic, batch, correlation_id, partition=0, acks=-1):
+    """Produce v7 of one batch to topic/partition."""
+    body = kstring(None) + struct.pack(">hi", acks, 5000) + struct.pack(">i", 1) + kstring(topic)
+    body += struct.pack(">ii", 1, partition) + struct.pack(">i", len(batch)) + batch
+    return request(0, 7, correlation_id, body)
+
+
+def produce_response(frame, topic):
+    """(error code, base offset) of the one partition in a Produce v7 response."""
+    at = 4 + 4 + 2 + len(topic.encode()) + 4 + 4
+    return struct.unpack_from(">hq", frame, at)
 
 
 def esmd_fd_count(esmd):

@@ -236,7 +236,10 @@ void AdminApi::handle(Request req, Reply reply) {
     if (method != "GET" && method != "HEAD")
       return reply(lambda_error({Code::kUnknownOperation, "Unknown operation: " + method + " " + req.path}));
     Response r;
-    r.body = R"({"status":"ok","version":")" + version_ + "\"}";
+    r.body = R"({"status":"ok","version":")" + version_ + "\"";
+    if (health_extra_)
+      if (std::string extra = health_extra_(); !extra.empty()) r.body += "," + extra;
+    r.body += "}";
     return reply(std::move(r));
   }
   std::string_view path = req.path;

@@ -17,6 +17,7 @@
 //          {"Entries":[{"Seq","Time","Arn","MappingUUID","Key","Body"}]}. Key is the S3 object
 //          key or the SNS MessageId; Body the object or the notification's Message, as text.
 
+#include <functional>
 #include <string>
 
 #include "api/http.h"
@@ -42,6 +43,8 @@ class AdminApi {
 
   static bool matches(const Request& req) { return req.path.starts_with("/_esmd/"); }
   void set_destinations(const DestinationLog* log) { destinations_ = log; }
+  // Members GET /_esmd/health adds (the sources' listeners), as `"name":value` JSON.
+  void set_health_extra(std::function<std::string()> fn) { health_extra_ = std::move(fn); }
   void handle(Request req, Reply reply);
 
  private:
@@ -56,6 +59,7 @@ class AdminApi {
   std::string version_;
   std::string account_;
   const DestinationLog* destinations_ = nullptr;
+  std::function<std::string()> health_extra_;
 };
 
 // Parses a registration body {"Target": "...", "Timeout": seconds, "Concurrency": n}.

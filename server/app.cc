@@ -69,6 +69,9 @@ Status App::start() {
     return next;
   });
 
+  if (Status s = sources_->start(ioc_, *scheduler_); !s.is_ok()) return s;
+  admin_->set_health_extra([this] { return sources_->health_json(); });
+
   http_ = std::make_unique<HttpServer>(ioc_, [this](api::Request req, api::Reply reply) {
     dispatch(std::move(req), std::move(reply));
   });
@@ -136,6 +139,7 @@ void App::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (http_) http_->stop();
+  if (sources_) sources_->stop();
   if (pollers_) pollers_->stop();
   // Commit what is queued, then let the I/O threads write those answers: a change that was
   // saved is also acknowledged. Long polls still waiting are cut at the deadline.

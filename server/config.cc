@@ -44,7 +44,8 @@ constexpr Flag kFlags[] = {
     {"host", true},       {"port", true},          {"data-dir", true},   {"in-memory", false},
     {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
-    {"threads", true},    {"kinesis-shard-limits", false}, {"help", false}, {"version", false},
+    {"threads", true},    {"kinesis-shard-limits", false}, {"kafka-port", true}, {"kafka-advertised-listener", true},
+    {"kafka-auto-create-topics", true}, {"help", false}, {"version", false},
 };
 
 std::string env_name(std::string_view flag) {
@@ -99,6 +100,25 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
     if (!p) return p.status();
     c.threads = *p;
   } else if (name == "kinesis-shard-limits") c.kinesis_shard_limits = truthy(v);
+  else if (name == "kafka-port") {
+    if (v == "off") {
+      c.kafka_port = -1;
+    } else {
+      auto p = parse_int(name, v, 0, 65535);
+      if (!p) return invalid_parameter("--kafka-port must be a port number, 0 (a free port) or off");
+      c.kafka_port = *p;
+    }
+  } else if (name == "kafka-advertised-listener") {
+    const auto colon = v.rfind(':');
+    const auto port = colon == std::string_view::npos ? std::string_view() : v.substr(colon + 1);
+    if (colon == 0 || colon == std::string_view::npos || !parse_int(name, port, 1, 65535))
+      return invalid_parameter("--kafka-advertised-listener must be HOST:PORT");
+    c.kafka_advertised_listener = v;
+  } else if (name == "kafka-auto-create-topics") {
+    if (v != "on" && v != "off" && v != "true" && v != "false")
+      return invalid_parameter("--kafka-auto-create-topics must be on or off");
+    c.kafka_auto_create_topics = truthy(v);
+  }
   else if (name == "help") c.show_help = true;
   else if (name == "version") c.show_version = true;
   return Status::ok();
@@ -211,6 +231,12 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
   --threads N                 I/O threads (default 2)
   --kinesis-shard-limits      Kinesis shards take at most 1 MiB/s and 1,000 records/s each, as in
                               AWS (ProvisionedThroughputExceededException); off by default
+  --kafka-port PORT           the Kafka broker's port (default 9092; 0 picks a free one; off: no broker)
+  --kafka-advertised-listener HOST:PORT
+                              where Kafka clients are told to connect after bootstrap (default
+                              HOST:PORT of the listener, localhost when --host is 0.0.0.0)
+  --kafka-auto-create-topics on|off
+                              create a topic a client asks metadata for (default on, 1 partition)
   --help, --version
 )";
 }

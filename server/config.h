@@ -24,6 +24,11 @@ struct Config {
   int threads = 2;
   // Kinesis shards refuse writes over AWS's 1 MiB/s or 1,000 records/s (off by default).
   bool kinesis_shard_limits = false;
+  // The Kafka broker: its port (-1: off), the address Metadata advertises (empty: derived from
+  // --host and the bound port) and whether Metadata creates unknown topics.
+  int kafka_port = 9092;
+  std::string kafka_advertised_listener;
+  bool kafka_auto_create_topics = true;
   bool show_help = false;
   bool show_version = false;
 };

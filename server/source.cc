@@ -28,6 +28,27 @@ void SourceSet::register_pollers(pollers::PollerRegistry& registry) {
   for (auto& source : sources_) source->register_pollers(registry);
 }
 
+Status SourceSet::start(boost::asio::io_context& ioc, Scheduler& scheduler) {
+  for (auto& source : sources_)
+    if (Status s = source->start(ioc, scheduler); !s.is_ok()) return s;
+  return Status::ok();
+}
+
+void SourceSet::stop() {
+  for (auto& source : sources_) source->stop();
+}
+
+std::string SourceSet::health_json() const {
+  std::string out;
+  for (const auto& source : sources_) {
+    std::string member = source->health_json();
+    if (member.empty()) continue;
+    if (!out.empty()) out += ',';
+    out += member;
+  }
+  return out;
+}
+
 Status SourceSet::check_source(storage::Connection& c, const Mapping& m) {
   for (auto& source : sources_)
     if (auto verdict = source->check_source(c, m)) return *verdict;

@@ -9,6 +9,7 @@
 // inline before the worker starts); matches() and handle() on an I/O thread;
 // register_pollers() once at start-up, before the pollers start.
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 #include "api/http.h"
 #include "api/lambda_api.h"
 #include "core/mapping.h"
+#include "core/scheduler.h"
 #include "core/status.h"
 #include "pollers/poller_registry.h"
 #include "storage/db_worker.h"
@@ -47,6 +49,14 @@ class Source {
   // Whether a new mapping's source exists (control-plane.md §5.2): nullopt when the mapping's
   // source is not this one's, else OK or the error CreateEventSourceMapping answers.
   virtual std::optional<Status> check_source(storage::Connection& c, const Mapping& m) = 0;
+
+  // A source with a listener of its own (the Kafka broker) starts it here, once the database
+  // worker runs, and stops it first thing at shutdown.
+  virtual Status start(boost::asio::io_context&, Scheduler&) { return Status::ok(); }
+  virtual void stop() {}
+  // Members the source adds to GET /_esmd/health (`"name":value` JSON, without braces), or
+  // empty.
+  virtual std::string health_json() const { return {}; }
 };
 
 // The sources of one esmd, in registration order: open, recover and tick in that order, and a
@@ -62,6 +72,9 @@ class SourceSet final : public api::SourceDirectory {
   // The source whose front-end the request belongs to, or null.
   Source* front_end_for(const api::Request& req) const;
   void register_pollers(pollers::PollerRegistry& registry);
+  Status start(boost::asio::io_context& ioc, Scheduler& scheduler);
+  void stop();
+  std::string health_json() const;
   // The verdict of the source the mapping belongs to; OK for a kind no source emulates
   // (DynamoDB streams, Kafka, MQ, ...), which is accepted as well formed.
   Status check_source(storage::Connection& c, const Mapping& m) override;

@@ -174,6 +174,53 @@ INSERT INTO checkpoints(mapping_uuid, source, partition_id, position, state, epo
   SELECT mapping_uuid, stream_arn, shard_id, next_index, window_json, stream_id FROM stream_checkpoints;
 DROP TABLE stream_checkpoints;
 )sql",
+    // The Kafka broker (storage/topic_store.h): topics and their partitions' offsets, record
+    // batches stored as the producer sent them (one row per batch, keyed by its last offset so
+    // that the batch holding an offset is the first row at or after it), idempotent producers'
+    // state per partition, and consumer groups' committed offsets.
+    R"sql(
+CREATE TABLE kafka_topics(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  partitions INTEGER NOT NULL,
+  configs TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE kafka_partitions(
+  topic_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  log_start INTEGER NOT NULL,
+  next_offset INTEGER NOT NULL,
+  PRIMARY KEY(topic_id, partition)
+) WITHOUT ROWID;
+CREATE TABLE kafka_batches(
+  topic_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  last_offset INTEGER NOT NULL,
+  base_offset INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  append_ms INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY(topic_id, partition, last_offset)
+) WITHOUT ROWID;
+CREATE TABLE kafka_producers(
+  topic_id INTEGER NOT NULL,
+  partition INTEGER NOT NULL,
+  producer_id INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  batches TEXT NOT NULL,
+  PRIMARY KEY(topic_id, partition, producer_id)
+) WITHOUT ROWID;
+CREATE TABLE kafka_offsets(
+  group_id TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  committed_offset INTEGER NOT NULL,
+  metadata TEXT,
+  commit_ms INTEGER NOT NULL,
+  PRIMARY KEY(group_id, topic, partition)
+) WITHOUT ROWID;
+)sql",
 }};
 
 }  // namespace

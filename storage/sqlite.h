@@ -112,6 +112,6 @@ class Transaction {
 
 // Brings the schema to the newest version; idempotent.
 Status migrate(Connection& c);
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 }  // namespace esm::storage

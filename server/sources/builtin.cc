@@ -1,5 +1,6 @@
 #include "server/sources/builtin.h"
 
+#include "server/sources/kafka_source.h"
 #include "server/sources/kinesis_source.h"
 #include "server/sources/sqs_source.h"
 
@@ -13,6 +14,7 @@ BuiltinSources make_builtin_sources(const SourceContext& context) {
   builtin.failure_queues = &sqs->queues();
   builtin.sources.push_back(std::make_unique<KinesisSource>(context));
   builtin.sources.push_back(std::move(sqs));
+  builtin.sources.push_back(std::make_unique<KafkaSource>(context));
   return builtin;
 }
 

@@ -57,6 +57,11 @@ struct BatchInfo {
 
 // CRC-32C (Castagnoli), continuing from crc (0 to start).
 std::uint32_t crc32c(const void* data, std::size_t n, std::uint32_t crc = 0);
+namespace detail {
+// The portable slicing-by-8 table path, which crc32c uses when the CPU lacks SSE4.2's crc32
+// instruction; exposed so that tests check it on every machine.
+std::uint32_t crc32c_table(const void* data, std::size_t n, std::uint32_t crc = 0);
+}  // namespace detail
 
 // Splits a Produce request's records field into its batches and checks each: magic 2, a
 // Length that fits, the CRC, RecordsCount = LastOffsetDelta + 1, and for uncompressed batches

@@ -1,0 +1,47 @@
+#pragma once
+// KafkaSource: esmd's Kafka broker. Its log (services/kafka/log_engine.h) and group
+// coordinator (services/kafka/group_coordinator.h), its wire front-end (api/kafka/) and its
+// TCP listener (server/kafka_listener.h) on --kafka-port. It answers no HTTP request. The
+// Kafka event-source poller registers here once it exists (issue 12).
+//
+// Threading: see server/source.h; start() and stop() on the thread that starts and stops App.
+
+#include <memory>
+
+#include "api/kafka/kafka_api.h"
+#include "server/kafka_listener.h"
+#include "server/source.h"
+#include "server/sources/builtin.h"
+#include "services/kafka/group_coordinator.h"
+#include "services/kafka/log_engine.h"
+
+namespace esm::server {
+
+class KafkaSource final : public Source {
+ public:
+  explicit KafkaSource(const SourceContext& context);
+  ~KafkaSource() override;
+
+  std::string_view name() const override { return "kafka"; }
+  Status open(storage::Connection& c, std::int64_t now_ms) override;
+  Status recover(storage::Connection& c, std::int64_t now_ms) override;
+  std::optional<std::int64_t> tick(storage::Connection& c, std::int64_t now_ms) override;
+  bool matches(const api::Request&) const override { return false; }
+  void handle(api::Request, api::Reply) override {}
+  void register_pollers(pollers::PollerRegistry&) override {}
+  std::optional<Status> check_source(storage::Connection&, const Mapping&) override { return std::nullopt; }
+  Status start(boost::asio::io_context& ioc, Scheduler& scheduler) override;
+  void stop() override;
+  std::string health_json() const override;
+
+  kafka::LogEngine& log() { return *log_; }
+
+ private:
+  const SourceContext context_;
+  std::unique_ptr<kafka::LogEngine> log_;
+  std::unique_ptr<kafka::GroupCoordinator> groups_;
+  std::unique_ptr<api::KafkaApi> api_;
+  std::unique_ptr<KafkaListener> listener_;
+};
+
+}  // namespace esm::server

@@ -22,7 +22,7 @@ class KafkaKillTest(unittest.TestCase):
 
     def produce_through_a_kill(self, topic, partitions, **conf):
         """Sends numbered records round-robin over the partitions until some hundreds are
-        acknowledged, kills esmd with SIGKILL while more are in flight, restarts it on the same
+        acknowledged, kills esmd with SIGKILL while up to 200 more are in flight, restarts it on the same
         ports, and lets the producer finish (retrying what was lost). Returns {number:
         (partition, offset)} of every acknowledged record and the numbers that failed."""
         p = Producer({"bootstrap.servers": self.esmd.kafka_bootstrap, "acks": "all", "linger.ms": 2,
@@ -41,21 +41,28 @@ class KafkaKillTest(unittest.TestCase):
 
         killed = False
         sent = 0
-        deadline = time.monotonic() + 60
-        while sent < 3000 and time.monotonic() < deadline:
-            try:
-                p.produce(topic, value=str(sent).encode(), key=f"k{sent}".encode(), partition=sent % partitions,
-                          on_delivery=report)
-                sent += 1
-            except BufferError:
-                p.poll(0.05)
-                continue
-            p.poll(0)
-            if not killed and len(acked) >= 500:
+        total = 4000
+        deadline = time.monotonic() + 120
+        # Keep up to 200 records outstanding, so that some are in flight whenever the kill comes.
+        while (sent < total or not killed) and time.monotonic() < deadline:
+            outstanding = sent - len(acked) - len(failed)
+            if sent < total and outstanding < 200:
+                try:
+                    p.produce(topic, value=str(sent).encode(), key=f"k{sent}".encode(),
+                              partition=sent % partitions, on_delivery=report)
+                    sent += 1
+                except BufferError:
+                    pass
+                p.poll(0)
+            else:
+                p.poll(0.01)
+            if not killed and len(acked) >= 1000 and sent - len(acked) - len(failed) > 0:
                 self.esmd.kill9()
                 killed = True
+                in_flight_at_kill = sent - len(acked) - len(failed)
                 self.esmd.start(self.esmd.port)
         self.assertTrue(killed, f"only {len(acked)} of {sent} records were acknowledged before the deadline")
+        self.assertGreater(in_flight_at_kill, 0, "no record was in flight when esmd was killed")
         self.assertEqual(p.flush(90), 0, "records still in flight 90 s after the restart")
         self.assertEqual(len(acked) + len(failed), sent)
         return acked, failed
@@ -81,7 +88,7 @@ class KafkaKillTest(unittest.TestCase):
     def test_every_acknowledged_record_survives_kill_9_at_its_offset(self):
         topic = unique("kill")
         acked, _ = self.produce_through_a_kill(topic, 1)
-        self.assertGreaterEqual(len(acked), 500)
+        self.assertGreaterEqual(len(acked), 1000)
         self.check(topic, 1, acked)
 
     def test_an_idempotent_producer_writes_each_record_once_through_kill_9(self):

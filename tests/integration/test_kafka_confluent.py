@@ -2,6 +2,8 @@
 with acks 0, 1 and all, with and without idempotence; a consumer group of two members sharing a
 4-partition topic that rebalances when one leaves; committed offsets that survive kill -9; and
 the admin client's create, list, describe and delete of topics with Kafka's errors."""
+import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -141,6 +143,23 @@ class ConfluentTest(unittest.TestCase):
         self.assertNotIn(later[0]["producer_id"], {b["producer_id"] for b in stored})
         self.assertEqual(later[0]["base_sequence"], 0)
 
+    def test_a_record_above_the_size_limit_is_refused_with_message_too_large(self):
+        topic = unique("big")
+        self.create_topic(topic, 1, **{"max.message.bytes": "20000"})
+        reports = []
+        p = confluent_producer(self.bootstrap, **{"message.max.bytes": 5_000_000})
+        # Kafka checks the size of a whole batch: one record per batch here.
+        for value in (b"x" * 30_000, b"y" * 10_000):
+            p.produce(topic, value=value, partition=0, on_delivery=lambda err, msg: reports.append(err))
+            self.assertEqual(p.flush(30), 0)
+        self.assertEqual([e and e.code() for e in reports], [KafkaError.MSG_SIZE_TOO_LARGE, None])
+        # 1 MiB is the default limit of an auto-created topic.
+        reports.clear()
+        other = unique("big-default")
+        p.produce(other, value=b"z" * (1_048_576 + 100), partition=0, on_delivery=lambda err, msg: reports.append(err))
+        self.assertEqual(p.flush(30), 0)
+        self.assertEqual([e and e.code() for e in reports], [KafkaError.MSG_SIZE_TOO_LARGE])
+
     # -- consumer groups -----------------------------------------------------------------------
     def test_two_members_share_four_partitions_and_the_one_left_gets_all_after_a_leave(self):
         topic = unique("group")
@@ -173,6 +192,36 @@ class ConfluentTest(unittest.TestCase):
             self.assertEqual((a.seen | b.seen) & everything, everything)
             self.assertEqual([e for e in a.errors + b.errors if e.code() != KafkaError._PARTITION_EOF], [])
         finally:
+            a.leave()
+
+    def test_a_killed_member_is_expelled_after_its_session_timeout(self):
+        topic = unique("expiry")
+        group = unique("g")
+        self.create_topic(topic, 4)
+        a = Member(self.bootstrap, group, topic, "member-a")
+        a.start()
+        # Member b in its own process, so that it can die without leaving the group.
+        script = (
+            "import sys; from confluent_kafka import Consumer\n"
+            "c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': sys.argv[2], 'session.timeout.ms': 6000,"
+            " 'heartbeat.interval.ms': 300})\n"
+            "c.subscribe([sys.argv[3]], on_assign=lambda c, ps: print('assigned', len(ps), flush=True))\n"
+            "while True: c.poll(0.1)\n")
+        b = subprocess.Popen([sys.executable, "-c", script, self.bootstrap, group, topic], stdout=subprocess.PIPE,
+                             text=True)
+        try:
+            wait_until(lambda: len(a.assigned) == 2, timeout=30, message=f"a sharing with b (a {a.assigned})")
+            t0 = time.monotonic()
+            b.kill()
+            b.wait()
+            wait_until(lambda: a.assigned == {0, 1, 2, 3}, timeout=40,
+                       message=f"member a assigned all partitions after b's session expired (a {a.assigned})")
+            # Not before b's 6 s session timeout, less one heartbeat interval.
+            self.assertGreater(time.monotonic() - t0, 5)
+        finally:
+            if b.poll() is None:
+                b.kill()
+                b.wait()
             a.leave()
 
     def test_committed_offsets_survive_kill_9(self):

@@ -71,6 +71,21 @@ class KcatTest(unittest.TestCase):
             self.assertEqual(out, b"via-localhost\n")
             self.assertEqual(other.kafka_port, port)
 
+    def test_kafka_port_0_picks_a_free_port_and_off_disables_the_listener(self):
+        with Esmd("--kafka-port", "0") as picked:
+            self.assertIsNotNone(picked.kafka_port)
+            self.assertNotEqual(picked.kafka_port, 0)
+            meta = json.loads(kcat(picked.kafka_bootstrap, "-L", "-J").stdout)
+            self.assertEqual([b["name"] for b in meta["brokers"]], [picked.kafka_bootstrap])
+        with Esmd("--kafka-port", "off") as off:
+            with urllib.request.urlopen(off.url + "/_esmd/health", timeout=5) as r:
+                self.assertIsNone(json.loads(r.read())["kafka"])
+            self.assertIsNone(off.kafka_port)
+        port = free_port()
+        with Esmd(env={"ESMD_KAFKA_PORT": str(port)}) as from_env:
+            self.assertEqual(from_env.kafka_port, port)
+            kcat(from_env.kafka_bootstrap, "-L")
+
     def test_produce_without_auto_create_fails_on_an_unknown_topic(self):
         with Esmd("--kafka-auto-create-topics", "off") as other:
             topic = unique("nocreate")

@@ -8,6 +8,7 @@ python3-confluent-kafka (1.7.0) import only there. Every wait has a deadline.
 import base64
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -148,7 +149,7 @@ def kafka_python_consume(bootstrap, topic, count, partition=0, offset=0, timeout
 def kafkajs_available():
     """Installs kafkajs into tests/integration/.node when it is missing (the issue asks the test
     scripts to install it); False when there is no node or npm to do it."""
-    if not shutil_which("node"):
+    if not shutil.which("node"):
         return False
     if not os.path.exists(os.path.join(NODE_DIR, "node_modules", "kafkajs", "package.json")):
         p = subprocess.run([os.path.join(ROOT, "scripts", "install-kafkajs.sh")], capture_output=True,
@@ -156,11 +157,6 @@ def kafkajs_available():
         if p.returncode != 0:
             raise AssertionError(f"installing kafkajs failed: {p.stderr}")
     return True
-
-
-def shutil_which(name):
-    import shutil
-    return shutil.which(name)
 
 
 def kafkajs(bootstrap, command, timeout=90):

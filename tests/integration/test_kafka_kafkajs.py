@@ -6,7 +6,7 @@ deleteTopics) with Kafka's errors."""
 import unittest
 
 from esmd_harness import Esmd
-from kafka_support import (b64, confluent_consume, confluent_produce, fetch_batches, kafkajs, kafkajs_available,
+from kafka_support import (confluent_consume, confluent_produce, fetch_batches, kafkajs, kafkajs_available,
                            record, records_from_js, records_to_js, unique)
 
 

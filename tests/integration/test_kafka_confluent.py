@@ -194,6 +194,38 @@ class ConfluentTest(unittest.TestCase):
         finally:
             a.leave()
 
+    def test_two_members_joining_at_once_both_get_partitions(self):
+        topic = unique("together")
+        group = unique("g")
+        self.create_topic(topic, 4)
+        a = Member(self.bootstrap, group, topic, "member-a")
+        b = Member(self.bootstrap, group, topic, "member-b")
+        a.start()
+        b.start()
+        try:
+            wait_until(lambda: len(a.assigned) == 2 and len(b.assigned) == 2 and a.assigned | b.assigned == {0, 1, 2, 3},
+                       timeout=30, message=f"both members assigned (a {a.assigned}, b {b.assigned})")
+        finally:
+            b.leave()
+            a.leave()
+
+    def test_a_member_rejoins_and_keeps_consuming_after_esmd_restarts(self):
+        topic = unique("rejoin")
+        group = unique("g")
+        self.create_topic(topic, 4)
+        a = Member(self.bootstrap, group, topic, "member-a")
+        a.start()
+        try:
+            wait_until(lambda: a.assigned == {0, 1, 2, 3}, timeout=30, message="member a assigned all partitions")
+            self.esmd.restart()
+            for part in range(4):
+                confluent_produce(self.bootstrap, topic, [dict(r, partition=part) for r in make_records(2, f"p{part}")])
+            wait_until(lambda: {(p, o) for p in range(4) for o in range(2)} <= a.seen, timeout=60,
+                       message=f"member a reading after the restart (saw {sorted(a.seen)})")
+            self.assertEqual(a.assigned, {0, 1, 2, 3})
+        finally:
+            a.leave()
+
     def test_a_killed_member_is_expelled_after_its_session_timeout(self):
         topic = unique("expiry")
         group = unique("g")

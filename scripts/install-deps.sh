@@ -22,6 +22,13 @@ if [ "$want_tests" = 1 ]; then
   pkgs+=(procps podman-compose)
   command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
   python3 -c 'import boto3' >/dev/null 2>&1 || pkgs+=(python3-boto3)
+  # The Kafka tests' clients (they run under Debian's /usr/bin/python3, where these import):
+  # kcat and confluent-kafka on librdkafka 2.0.2, kafka-python 2.0.2 and its optional codec
+  # modules (without them it can only gzip), librdkafka-dev for the benchmark's mock cluster,
+  # and Node for kafkajs (scripts/install-kafkajs.sh below).
+  pkgs+=(kcat python3-kafka python3-confluent-kafka librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
+  # NodeSource's nodejs ships npm and conflicts with Debian's npm package: ask only when missing.
+  { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || pkgs+=(nodejs npm)
 fi
 
 missing=()
@@ -40,4 +47,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   $SUDO apt-get update -q -o Acquire::Retries=3 >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ "$want_tests" = 1 ]; then
+  "$(dirname "$0")/install-kafkajs.sh"
 fi

@@ -3,6 +3,10 @@
 Every integration test uses this: `Esmd` owns one esmd process; `aws()` runs the AWS CLI
 against it; `client()` returns a boto3 client; `wait_until()` polls a condition with a
 deadline instead of sleeping.
+
+Each esmd also gets its own free Kafka port (`kafka_port`, `kafka_bootstrap`): the default 9092
+would make two tests collide under `ctest -j`. boto3 is imported only by `client()`, so the
+Kafka tests can run under Debian's /usr/bin/python3, which has the Kafka clients but no boto3.
 """
 import json
 import os
@@ -19,10 +23,13 @@ ESMD_BIN = os.environ.get("ESMD_BIN") or os.path.join(
 ACCOUNT = "000000000000"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_port(avoid=()):
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in avoid:
+            return port
 
 
 def wait_until(cond, timeout=10.0, interval=0.02, message="condition"):
@@ -49,6 +56,10 @@ class Esmd:
         self.functions = list(functions)
         self.extra_env = env or {}
         self.port = None
+        # The --kafka-port this harness passes: picked once, so restart() keeps the clients'
+        # bootstrap address. None when the test's own arguments or environment set the port.
+        self.kafka_port_arg = None
+        self.kafka_port = None
         self.proc = None
         self.log_path = None
 
@@ -60,6 +71,7 @@ class Esmd:
         cmd += ["--in-memory"] if self.in_memory else ["--data-dir", self.data_dir]
         for f in self.functions:
             cmd += ["--function", f]
+        cmd += self._kafka_args()
         cmd += self.args
         fd, self.log_path = tempfile.mkstemp(prefix="esmd-log-", suffix=".txt")
         env = dict(os.environ)
@@ -67,7 +79,29 @@ class Esmd:
         self.proc = subprocess.Popen(cmd, stdout=fd, stderr=fd, env=env)
         os.close(fd)
         wait_until(self._healthy, timeout=15, message="esmd health")
+        self.kafka_port = self._reported_kafka_port()
         return self
+
+    def _kafka_args(self):
+        if "--kafka-port" in self.args or any(a.startswith("--kafka-port=") for a in self.args) \
+                or "ESMD_KAFKA_PORT" in self.extra_env:
+            return []
+        if self.kafka_port_arg is None:
+            self.kafka_port_arg = free_port(avoid=(self.port,))
+        return ["--kafka-port", str(self.kafka_port_arg)]
+
+    def _reported_kafka_port(self):
+        """The Kafka port as health reports it (the bound one, also for `--kafka-port 0`);
+        None when the listener is off."""
+        try:
+            with urllib.request.urlopen(self.url + "/_esmd/health", timeout=5) as r:
+                health = json.loads(r.read() or b"{}")
+        except (OSError, ValueError):
+            health = {}
+        if "kafka" not in health:
+            return self.kafka_port_arg
+        kafka = health["kafka"]
+        return kafka.get("port") if isinstance(kafka, dict) else None
 
     def _healthy(self):
         if self.proc.poll() is not None:
@@ -145,6 +179,13 @@ class Esmd:
     @property
     def url(self):
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def kafka_bootstrap(self):
+        """host:port for a Kafka client's bootstrap servers."""
+        if self.kafka_port is None:
+            raise AssertionError("this esmd has no Kafka listener")
+        return f"127.0.0.1:{self.kafka_port}"
 
     def env(self, region=None):
         env = dict(os.environ)

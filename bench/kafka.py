@@ -195,7 +195,8 @@ def produce_latency(bootstrap: str, count: int, warmup: int) -> dict:
             samples.append(done[0] - t0)
     p.flush(10)
     samples.sort()
-    return {"p50": samples[len(samples) // 2] * 1000, "p99": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
+    return {"p50": samples[len(samples) // 2] * 1000,
+            "p99": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
             "mean": statistics.mean(samples) * 1000, "count": len(samples), "errors": len(errors)}
 
 
@@ -302,7 +303,8 @@ def render(args, machine, versions, results, start, secs) -> str:
     row("kcat -P records/s", lambda r: f"{rps(r, 'produce', n):,.0f}",
         lambda a, b: ratio(rps(a, "produce", n), rps(b, "produce", n)), "≥ 1× mock",
         yes(rps(e, "produce", n) >= rps(m, "produce", n)) if both else "")
-    row("kcat -P CPU: kcat / server", lambda r: f"{r['produce']['client_cpu']:.2f} s / {r['produce']['server_cpu']:.2f} s")
+    row("kcat -P CPU: kcat / server",
+        lambda r: f"{r['produce']['client_cpu']:.2f} s / {r['produce']['server_cpu']:.2f} s")
     row("records held after produce (of written)", lambda r: f"{r['held']:,} of {r['written']:,}")
     row("kcat -C: records read, wall time", lambda r: f"{r['consumed']:,} in {r['consume']['wall']:.2f} s")
     row("kcat -C records/s", lambda r: f"{rps(r, 'consume', r['consumed']):,.0f}",
@@ -310,7 +312,8 @@ def render(args, machine, versions, results, start, secs) -> str:
         yes(rps(e, "consume", e["consumed"]) >= rps(m, "consume", m["consumed"])) if both else "")
     row("kcat -C -e (to the end of every partition, with the final long poll): wall time",
         lambda r: f"{r['consume_eof']['wall']:.2f} s")
-    row("kcat -C CPU: kcat / server", lambda r: f"{r['consume']['client_cpu']:.2f} s / {r['consume']['server_cpu']:.2f} s")
+    row("kcat -C CPU: kcat / server",
+        lambda r: f"{r['consume']['client_cpu']:.2f} s / {r['consume']['server_cpu']:.2f} s")
     row(f"produce latency, acks=all, 1 record (p50 / p99 / mean of {args.latency_count:,})",
         lambda r: f"{r['latency']['p50']:.2f} / {r['latency']['p99']:.2f} / {r['latency']['mean']:.2f} ms",
         lambda a, b: ratio(a["latency"]["p50"], b["latency"]["p50"]) + " (p50)")
@@ -320,15 +323,18 @@ def render(args, machine, versions, results, start, secs) -> str:
             return [esmd_value if c == "esmd" else mock_value for c in cols] + ([""] if both else [])
 
         rows.append([f"start-up, exec → Kafka port accepting (median of {args.startup_reps})"]
-                    + per_server(f"{start['ms']:.1f} ms", f"{start['mock_ms']:.1f} ms") + ["< 20 ms", yes(start["ms"] < 20)])
-        rows.append(["idle RSS, 1 s after start-up"] + per_server(fmt_kib(start["rss_kib"]), fmt_kib(start["mock_rss_kib"]))
+                    + per_server(f"{start['ms']:.1f} ms", f"{start['mock_ms']:.1f} ms")
+                    + ["< 20 ms", yes(start["ms"] < 20)])
+        rows.append(["idle RSS, 1 s after start-up"]
+                    + per_server(fmt_kib(start["rss_kib"]), fmt_kib(start["mock_rss_kib"]))
                     + ["< 10 MiB", yes(start["rss_kib"] < 10 * 1024)])
 
     out = [
         "# Kafka: esmd vs librdkafka's mock cluster",
         "",
         f"{machine['date']} · {machine['cores']} cores ({machine['cpu']}) · Linux {machine['kernel']} · "
-        + " · ".join(v for v in (f"{versions['esmd']} ({machine['rev']})", versions["kcat"], versions["librdkafka"]) if v)
+        + " · ".join(v for v in (f"{versions['esmd']} ({machine['rev']})", versions["kcat"], versions["librdkafka"])
+                     if v)
         + f" · other processes used {machine['busy_before']:.0%} of the CPUs just before the run; "
         f"load average {machine['load_before']} before, {machine['load_after']} after",
         "",
@@ -384,7 +390,8 @@ def main() -> int:
     started = time.time()
     versions = {"esmd": version([args.esmd, "--version"]) if "esmd" in servers else "",
                 "kcat": "kcat " + (re.search(r"Version (\S+)", version(["kcat", "-V"])) or ["", "?"])[1],
-                "librdkafka": f"librdkafka {confluent_kafka.libversion()[0]}, confluent-kafka {confluent_kafka.version()[0]}"}
+                "librdkafka": f"librdkafka {confluent_kafka.libversion()[0]}, "
+                              f"confluent-kafka {confluent_kafka.version()[0]}"}
     machine = describe_machine(work, busy, log)
     records_file = os.path.join(work, "records.txt")
     with open(records_file, "wb") as f:

@@ -165,7 +165,8 @@ def kafkajs(bootstrap, command, timeout=90):
     p = subprocess.run(["node", KAFKAJS_DRIVER, bootstrap], input=json.dumps(command), capture_output=True,
                        text=True, timeout=timeout, env=env)
     if p.returncode != 0:
-        raise AssertionError(f"kafkajs {command.get('op')} exited {p.returncode}:\n{p.stderr[-4000:]}\n{p.stdout[-2000:]}")
+        raise AssertionError(f"kafkajs {command.get('op')} exited {p.returncode}:\n{p.stderr[-4000:]}\n"
+                             f"{p.stdout[-2000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 

@@ -196,7 +196,9 @@ async function main() {
   for await (const chunk of process.stdin) input += chunk;
   const cmd = JSON.parse(input);
   const result = await within(cmd.timeoutMs ? cmd.timeoutMs + 30000 : 90000, cmd.op, () => ops[cmd.op](cmd));
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Writes to a pipe are asynchronous: exit only once the whole result (often more than the
+  // pipe's 64 KiB) has been handed to it.
+  await new Promise((resolve) => process.stdout.write(`${JSON.stringify(result)}\n`, resolve));
 }
 
 main().then(() => process.exit(0), (e) => {

@@ -100,7 +100,7 @@ class KafkaBadInputTest(unittest.TestCase):
             msg = struct.pack(">hhi", 3, 1, 22) + struct.pack(">h", 40) + b"short"
             c.send(struct.pack(">i", len(msg)) + msg)
             self.assert_closed_or_error(c, 22)
-        # A produce whose record batch is cut: its Length says 500 bytes, 33 follow.
+        # A produce whose record batch is cut: its Length says 500 bytes, 25 follow.
         topic = unique("cut")
         confluent_produce(self.esmd.kafka_bootstrap, topic, [record(0, None, b"first", [], 0)])  # creates it
         batch = struct.pack(">qii", 0, 500, -1) + b"\x02" + b"\x00" * 20

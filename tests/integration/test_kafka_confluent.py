@@ -185,7 +185,8 @@ class ConfluentTest(unittest.TestCase):
                        message=f"member a assigned all partitions after b left (a {a.assigned})")
             # Records produced after the rebalance reach the remaining member on every partition.
             for part in range(4):
-                confluent_produce(self.bootstrap, topic, [dict(r, partition=part) for r in make_records(1, f"late{part}")])
+                confluent_produce(self.bootstrap, topic,
+                                  [dict(r, partition=part) for r in make_records(1, f"late{part}")])
             wait_until(lambda: {(p, 5) for p in range(4)} <= a.seen, timeout=30,
                        message=f"member a reading the new records (saw {sorted(a.seen)})")
             everything = {(p, o) for p in range(4) for o in range(6)}
@@ -203,8 +204,9 @@ class ConfluentTest(unittest.TestCase):
         a.start()
         b.start()
         try:
-            wait_until(lambda: len(a.assigned) == 2 and len(b.assigned) == 2 and a.assigned | b.assigned == {0, 1, 2, 3},
-                       timeout=30, message=f"both members assigned (a {a.assigned}, b {b.assigned})")
+            wait_until(lambda: len(a.assigned) == 2 and len(b.assigned) == 2
+                       and a.assigned | b.assigned == {0, 1, 2, 3}, timeout=30,
+                       message=f"both members assigned (a {a.assigned}, b {b.assigned})")
         finally:
             b.leave()
             a.leave()

@@ -6,6 +6,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <deque>
 #include <map>
 #include <optional>
@@ -93,14 +94,11 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
       }
       if (out.kind == api::KafkaOutcome::Kind::kNoReply) continue;
       const auto n = static_cast<std::uint32_t>(out.bytes.size());
-      std::string framed;
-      framed.reserve(out.bytes.size() + 4);
-      framed.push_back(static_cast<char>(n >> 24));
-      framed.push_back(static_cast<char>(n >> 16));
-      framed.push_back(static_cast<char>(n >> 8));
-      framed.push_back(static_cast<char>(n));
-      framed += out.bytes;
-      writes_.push_back(std::move(framed));
+      Frame frame;
+      frame.size = {static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+                    static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
+      frame.body = std::move(out.bytes);  // a fetch's answer can be megabytes: not copied
+      writes_.push_back(std::move(frame));
     }
     do_write();
     if (!close_after_writes_) do_read_size();
@@ -113,7 +111,9 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
       return;
     }
     writing_ = true;
-    net::async_write(socket_, net::buffer(writes_.front()), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+    const Frame& f = writes_.front();
+    const std::array<net::const_buffer, 2> buffers{net::buffer(f.size), net::buffer(f.body)};
+    net::async_write(socket_, buffers, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec || self->closing_) return self->close();
       self->writes_.pop_front();
@@ -158,7 +158,11 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
   std::shared_ptr<std::string> frame_;
   std::uint64_t next_seq_ = 0;
   std::map<std::uint64_t, std::optional<api::KafkaOutcome>> pending_;
-  std::deque<std::string> writes_;
+  struct Frame {
+    std::array<unsigned char, 4> size{};
+    std::string body;
+  };
+  std::deque<Frame> writes_;  // the front one is being written while writing_
   bool reading_ = false;
   bool writing_ = false;
   bool closing_ = false;

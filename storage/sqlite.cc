@@ -276,6 +276,10 @@ std::string Statement::text(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
 }
+std::string_view Statement::blob_view(int col) const {
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string_view();
+}
 std::string Statement::blob(int col) const {
   const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
   return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
@@ -308,6 +312,9 @@ Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Du
   std::unique_ptr<Connection> c(new Connection(db));
   sqlite3_busy_timeout(db, 5000);
   if (path != ":memory:") {
+    // On a new file the switch to WAL writes the database header; without syncs it costs no
+    // fsync (a header lost to a power cut is written again by the next start).
+    if (Status s = c->exec("PRAGMA synchronous=OFF"); !s.is_ok()) return s;
     if (Status s = c->exec("PRAGMA journal_mode=WAL"); !s.is_ok()) return s;
   }
   const char* sync = durability == Durability::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
@@ -390,15 +397,33 @@ Status migrate(Connection& c) {
   if (version > kSchemaVersion)
     return internal_error("database schema version " + std::to_string(version) + " is newer than this esmd (" +
                           std::to_string(kSchemaVersion) + ")");
-  while (version < kSchemaVersion) {
+  if (version == kSchemaVersion) return Status::ok();
+  // A new database holds nothing yet: its schema is committed without an fsync (a power cut
+  // can only lose the whole transaction, and the next start creates it again), which keeps a
+  // first start in milliseconds. The next durable commit syncs the log with it.
+  std::optional<std::int64_t> restore_sync;
+  if (version == 0) {
+    Statement& sync = c.prepare("PRAGMA synchronous");
+    if (sync.step()) restore_sync = sync.int64(0);
+    sync.reset();
+    if (restore_sync)
+      if (Status s = c.exec("PRAGMA synchronous=OFF"); !s.is_ok()) return s;
+  }
+  Status migrated = [&] {
+    // Every step in one transaction: one commit however many steps there are, and a database
+    // is never left between two versions.
     Transaction tx(c);
     if (!tx.begin_status().is_ok()) return tx.begin_status();
-    if (Status s = c.exec(kMigrations[static_cast<std::size_t>(version)]); !s.is_ok()) return s;
-    ++version;
+    while (version < kSchemaVersion) {
+      if (Status s = c.exec(kMigrations[static_cast<std::size_t>(version)]); !s.is_ok()) return s;
+      ++version;
+    }
     if (Status s = c.exec("PRAGMA user_version=" + std::to_string(version)); !s.is_ok()) return s;
-    if (Status s = tx.commit(); !s.is_ok()) return s;
-  }
-  return Status::ok();
+    return tx.commit();
+  }();
+  if (restore_sync)
+    if (Status s = c.exec("PRAGMA synchronous=" + std::to_string(*restore_sync)); !s.is_ok()) return s;
+  return migrated;
 }
 
 }  // namespace esm::storage

@@ -57,6 +57,8 @@ class Statement {
   double real(int col) const;
   std::string text(int col) const;
   std::string blob(int col) const;
+  // The column's bytes without a copy, valid until the next step() or reset().
+  std::string_view blob_view(int col) const;
   std::optional<std::int64_t> opt_int64(int col) const;
   std::optional<int> opt_int(int col) const;
   std::optional<std::string> opt_text(int col) const;

@@ -93,25 +93,21 @@ Status insert_batch_row(Connection& c, std::int64_t topic_id, int partition, con
   return st.run();
 }
 
-Result<std::vector<BatchRow>> read_batch_rows(Connection& c, std::int64_t topic_id, int partition, std::int64_t from,
-                                              std::size_t max_bytes) {
+Status append_batch_bytes(Connection& c, std::int64_t topic_id, int partition, std::int64_t from,
+                          std::size_t max_bytes, std::string& out) {
   Statement& st = c.prepare(
-      "SELECT base_offset, last_offset, max_ts, append_ms, bytes FROM kafka_batches "
-      "WHERE topic_id = ? AND partition = ? AND last_offset >= ? ORDER BY last_offset");
+      "SELECT bytes FROM kafka_batches WHERE topic_id = ? AND partition = ? AND last_offset >= ? ORDER BY last_offset");
   st.bind(1, topic_id).bind(2, partition).bind(3, from);
-  std::vector<BatchRow> out;
   std::size_t bytes = 0;
   while (bytes < max_bytes && st.step()) {
-    BatchRow b = batch_row(st, true);
-    // A batch that would pass the limit ends the read, except the first (KIP-74: a consumer
-    // must always make progress, however large the batch).
-    if (!out.empty() && bytes + b.bytes.size() > max_bytes) break;
-    bytes += b.bytes.size();
-    out.push_back(std::move(b));
+    const std::string_view b = st.blob_view(0);
+    if (bytes > 0 && bytes + b.size() > max_bytes) break;  // KIP-74: the first batch always
+    out.append(b);
+    bytes += b.size();
   }
-  if (!st.status().is_ok()) return st.status();
+  Status s = st.status();
   st.reset();
-  return out;
+  return s;
 }
 
 Result<std::optional<BatchRow>> first_batch_at_time(Connection& c, std::int64_t topic_id, int partition,

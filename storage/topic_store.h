@@ -69,10 +69,11 @@ Result<std::vector<PartitionRow>> load_partition_rows(Connection& c);
 Status save_partition_row(Connection& c, const PartitionRow& p);
 
 Status insert_batch_row(Connection& c, std::int64_t topic_id, int partition, const BatchRow& b);
-// Batches of the partition whose last offset is at or above `from`, in offset order, until
-// about max_bytes (at least one batch when there is one).
-Result<std::vector<BatchRow>> read_batch_rows(Connection& c, std::int64_t topic_id, int partition, std::int64_t from,
-                                              std::size_t max_bytes);
+// Appends to `out` the bytes of the partition's batches whose last offset is at or above
+// `from`, in offset order, until about max_bytes (at least one batch when there is one): a
+// fetch's answer, copied once.
+Status append_batch_bytes(Connection& c, std::int64_t topic_id, int partition, std::int64_t from,
+                          std::size_t max_bytes, std::string& out);
 // The first batch, in offset order, whose max timestamp is at or after ts_ms.
 Result<std::optional<BatchRow>> first_batch_at_time(Connection& c, std::int64_t topic_id, int partition,
                                                     std::int64_t ts_ms);

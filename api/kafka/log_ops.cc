@@ -235,6 +235,12 @@ bool fetch_has_error(const FetchRequest& req) {
 std::string fetch_response(const Call& call, const FetchRequest& req, std::int16_t all_error) {
   const int v = call.version;
   Writer w = call.response();
+  std::size_t size = 64;
+  for (const auto& t : req.topics) {
+    size += t.name.size() + 8;
+    for (const auto& p : t.partitions) size += 64 + p.records.size();
+  }
+  w.buffer().reserve(size);
   w.i32(0);  // throttle_time_ms
   if (v >= 7) w.i16(kafka_error::kNone).i32(0);  // error_code, session_id: no fetch sessions
   w.array_length(req.topics.size());

@@ -381,16 +381,11 @@ LogEngine::Read LogEngine::read(Connection& c, const std::string& topic, int par
     return out;
   }
   if (offset == p.next_offset) return out;
-  auto rows = storage::read_batch_rows(c, t->id, partition, offset, max_bytes);
-  if (!rows) {
-    spdlog::error("kafka: reading {}-{}: {}", topic, partition, rows.status().message());
+  if (Status s = storage::append_batch_bytes(c, t->id, partition, offset, max_bytes, out.records); !s.is_ok()) {
+    spdlog::error("kafka: reading {}-{}: {}", topic, partition, s.message());
     out.error = LogError::kStorage;
-    return out;
+    out.records.clear();
   }
-  std::size_t total = 0;
-  for (const auto& r : *rows) total += r.bytes.size();
-  out.records.reserve(total);
-  for (const auto& r : *rows) out.records += r.bytes;
   return out;
 }
 

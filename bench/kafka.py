@@ -220,8 +220,9 @@ def measure(server, label: str, args, records_file: str, log) -> dict:
 
     # Consume: the time until kcat has printed every record the topic holds. The whole `-e`
     # process also measures how the broker answers the final fetch of caught-up partitions:
-    # Kafka (and esmd) hold it for fetch.wait.max.ms (500 ms) before answering empty, and librdkafka reports the end of a partition only on
-    # that empty answer; the mock answers at once. Both are measured.
+    # Kafka (and esmd) hold it for fetch.wait.max.ms (500 ms) before answering empty, and
+    # librdkafka reports the end of a partition only on that empty answer; the mock answers at
+    # once. Both are measured.
     r["consume"] = timed_until_lines(["kcat", "-C", "-b", server.bootstrap, "-t", TOPIC, "-e", "-o", "beginning",
                                       "-q"], r["held"], server.pid)
     r["consumed"] = r["consume"]["lines"]

@@ -8,8 +8,8 @@ up front on both:
      (the lines of `seq 1 N`, 1-7 bytes each, no key) from a file, with kcat's defaults (acks=all,
      librdkafka batching); then the stored count (high minus low watermarks) is checked;
   2. consume: wall time from starting `kcat -C -b … -t bench -e -o beginning -q` until it has
-     printed every record the topic holds (and, as a second row, of `-e` alone, which also waits
-     for the broker's empty answer to the final fetch: Kafka and esmd hold it for
+     printed every record the topic holds (and, as a second row, the whole process, which also
+     waits for the broker's empty answer to the final fetch: Kafka and esmd hold it for
      fetch.wait.max.ms); the lines it printed are counted and compared with what was produced
      (the mock keeps only about 5 MB per partition in memory, reference §A.7: whatever it
      dropped is reported, not hidden);
@@ -218,10 +218,11 @@ def measure(server, label: str, args, records_file: str, log) -> dict:
     log(f"{label}: kcat produced {args.records:,} records in {r['produce']['wall']:.2f} s; the topic holds "
         f"{r['held']:,} of {r['written']:,} written")
 
-    # Consume: the time until kcat has printed every record the topic holds. `-e` alone also
-    # measures how the broker answers the final fetch of caught-up partitions: Kafka (and esmd)
-    # hold it for fetch.wait.max.ms (500 ms) before answering empty, and librdkafka reports the
-    # end of a partition only on that empty answer; the mock answers at once. Both are measured.
+    # Consume: the time until kcat has printed every record the topic holds. The whole `-e`
+    # process also measures how the broker answers the final fetch of caught-up partitions:
+    # Kafka (and esmd) hold it for fetch.wait.max.ms (500 ms) before answering empty, and
+    # librdkafka reports the end of a partition only on that empty answer; the mock answers at
+    # once. Both are measured.
     r["consume"] = timed_until_lines(["kcat", "-C", "-b", server.bootstrap, "-t", TOPIC, "-e", "-o", "beginning",
                                       "-q"], r["held"], server.pid)
     r["consumed"] = r["consume"]["lines"]

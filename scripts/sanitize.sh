@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 # The integration tests that cover every thread: the HTTP server, the DbWorker, both pollers
 # and their invokers, restart and kill -9.
-integration='integration\.test_(smoke|sqs_messages|sqs_poller_event|sqs_poller_lifecycle|kinesis_records|kinesis_poller_event|kinesis_poller_lifecycle|persistence)$'
+integration='integration\.test_(smoke|sqs_messages|sqs_poller_event|sqs_poller_lifecycle|kinesis_records|kinesis_poller_event|kinesis_poller_lifecycle|persistence|kafka_kcat|kafka_bad_input)$'
 
 run() {
   local name=$1 sanitize=$2

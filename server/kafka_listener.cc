@@ -51,11 +51,13 @@ class KafkaListener::Connection : public std::enable_shared_from_this<KafkaListe
       spdlog::warn("kafka: {} sent a frame of {} bytes (the limit is {}): closing", peer_, size, kMaxKafkaFrame);
       return close();
     }
-    frame_ = std::make_shared<std::string>(static_cast<std::size_t>(size), '\0');
+    // The frame grows as its bytes arrive: a size field alone does not make esmd hold 100 MiB.
+    frame_ = std::make_shared<std::string>();
+    frame_->reserve(std::min<std::size_t>(static_cast<std::size_t>(size), 64 * 1024));
     reading_ = true;
-    net::async_read(socket_, net::buffer(*frame_), [self = shared_from_this()](boost::system::error_code ec2, std::size_t) {
-      self->on_read_frame(ec2);
-    });
+    net::async_read(socket_, net::dynamic_buffer(*frame_, static_cast<std::size_t>(size)),
+                    net::transfer_exactly(static_cast<std::size_t>(size)),
+                    [self = shared_from_this()](boost::system::error_code ec2, std::size_t) { self->on_read_frame(ec2); });
   }
 
   void on_read_frame(boost::system::error_code ec) {

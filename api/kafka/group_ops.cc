@@ -201,10 +201,13 @@ void KafkaOps::offset_commit(const CallPtr& call) {
             }
           }
         }
+        // The group exists (ListGroups, DescribeGroups, DeleteGroups) once its offsets do.
+        db(call).defer([call, group](const Status& commit) {
+          if (commit.is_ok()) groups(call).note_offsets(group);
+        });
         return respond(std::nullopt);
       },
       [respond] { return respond(kafka_error::kUnknownServerError); });
-  groups(call).note_offsets(group);
 }
 
 void KafkaOps::offset_fetch(const CallPtr& call) {

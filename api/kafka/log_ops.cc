@@ -209,13 +209,7 @@ std::size_t read_fetch(kafka::LogEngine& lg, storage::Connection& c, FetchReques
       // once the request's budget is spent, the other partitions answer without records.
       std::size_t limit = std::min<std::size_t>(budget, static_cast<std::size_t>(std::max(0, p.max_bytes)));
       if (total == 0 && limit == 0) limit = 1;
-      kafka::LogEngine::Read read{};
-      if (limit > 0) {
-        read = lg.read(c, t.name, p.index, p.offset, limit);
-      } else {
-        read = lg.read(c, t.name, p.index, p.offset, 0);
-        read.records.clear();
-      }
+      kafka::LogEngine::Read read = lg.read(c, t.name, p.index, p.offset, limit);  // 0: no records
       p.error = error_code(read.error);
       p.high_watermark = read.high_watermark;
       p.log_start = read.log_start;

@@ -74,7 +74,7 @@ class Container:
     def run(self, *args, check=True, timeout=120):
         return self._exec([self.tool, "run", *args], check, timeout)
 
-    def build(self, tag, context, dockerfile=None, timeout=800):
+    def build(self, tag, context, dockerfile=None, timeout=1500):
         # Niced: CTest runs the other tests next to this one, and a compile should not slow
         # their servers down.
         argv = ["nice", "-n", "10", self.tool, "build", "--format", "docker", "-t", tag]

@@ -316,3 +316,30 @@ TEST_CASE("usage lists every flag") {
     CHECK_THAT(u, Catch::Contains(flag));
   }
 }
+
+TEST_CASE("the Kafka broker listens on 9092 with topic auto-creation unless told otherwise") {
+  auto c = parse({});
+  REQUIRE(c);
+  CHECK(c->kafka_port == 9092);
+  CHECK(c->kafka_advertised_listener.empty());
+  CHECK(c->kafka_auto_create_topics);
+  auto set = parse({"--kafka-port", "0", "--kafka-advertised-listener", "localhost:19092", "--kafka-auto-create-topics",
+                    "off"});
+  REQUIRE(set);
+  CHECK(set->kafka_port == 0);
+  CHECK(set->kafka_advertised_listener == "localhost:19092");
+  CHECK_FALSE(set->kafka_auto_create_topics);
+  auto off = parse({}, {{"ESMD_KAFKA_PORT", "off"}, {"ESMD_KAFKA_ADVERTISED_LISTENER", "esmd:9092"}});
+  REQUIRE(off);
+  CHECK(off->kafka_port == -1);
+  CHECK(off->kafka_advertised_listener == "esmd:9092");
+}
+
+TEST_CASE("a Kafka port, advertised listener or auto-create value out of shape is refused with the flag's name") {
+  CHECK(error_of({"--kafka-port", "70000"}) == "--kafka-port must be a port number, 0 (a free port) or off");
+  CHECK(error_of({"--kafka-port", "kafka"}) == "--kafka-port must be a port number, 0 (a free port) or off");
+  CHECK(error_of({"--kafka-advertised-listener", "localhost"}) == "--kafka-advertised-listener must be HOST:PORT");
+  CHECK(error_of({"--kafka-advertised-listener", ":9092"}) == "--kafka-advertised-listener must be HOST:PORT");
+  CHECK(error_of({"--kafka-advertised-listener", "host:0"}) == "--kafka-advertised-listener must be HOST:PORT");
+  CHECK(error_of({"--kafka-auto-create-topics", "maybe"}) == "--kafka-auto-create-topics must be on or off");
+}

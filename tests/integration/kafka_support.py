@@ -312,12 +312,22 @@ def fetch_batches(port, topic, partition=0, offset=0, max_bytes=8 << 20):
 
 
 def _fetch_once(c, topic, partition, offset, max_bytes, correlation_id):
-    body = struct.pack(">iiiib", -1, 0, 1, max_bytes, 0)  # replica, max_wait, min_bytes, max_bytes, read_uncommitted
-    body += struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 1)
-    body += struct.pack(">iqi", partition, offset, max_bytes)
-    c.send(request(1, 4, correlation_id, body))
+    c.send(fetch_request(topic, correlation_id, partition, offset, max_wait_ms=0, max_bytes=max_bytes))
     frame = c.read_frame()
     assert frame is not None, "esmd closed the connection on Fetch v4"
+    return parse_fetch(frame, correlation_id)
+
+
+def fetch_request(topic, correlation_id, partition=0, offset=0, max_wait_ms=0, max_bytes=8 << 20):
+    """Fetch v4 (read_uncommitted, min_bytes 1) of one partition."""
+    body = struct.pack(">iiiib", -1, max_wait_ms, 1, max_bytes, 0)
+    body += struct.pack(">i", 1) + kstring(topic) + struct.pack(">i", 1)
+    body += struct.pack(">iqi", partition, offset, max_bytes)
+    return request(1, 4, correlation_id, body)
+
+
+def parse_fetch(frame, correlation_id):
+    """(error code, high watermark, batches) of the one partition of a Fetch v4 response."""
     pos = 0
 
     def take(fmt):

@@ -1,12 +1,12 @@
 """kill -9 in the middle of a produce loop: every record esmd acknowledged (acks=all) is there
 after the restart, at the offset it was acknowledged with; offsets have no holes; an idempotent
 producer's retries across the restart are not written twice. Topics and their partitions survive
-too."""
+too, and so does the log start offset that retention moved."""
 import threading
 import time
 import unittest
 
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from esmd_harness import Esmd, wait_until
@@ -121,6 +121,44 @@ class KafkaKillTest(unittest.TestCase):
         self.assertEqual(offsets, [(None, 5)])
         got = confluent_consume(self.esmd.kafka_bootstrap, topic, 6)
         self.assertEqual([r["value"] for r in got], [f"before{i}".encode() for i in range(0, 10, 2)] + [b"after"])
+
+    def test_retention_trims_expired_records_and_the_log_start_survives_a_restart(self):
+        topic = unique("retention")
+        bootstrap = self.esmd.kafka_bootstrap
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic(topic, 1, 1, config={"retention.ms": "1500"})])[topic].result(timeout=30)
+        tp = TopicPartition(topic, 0)
+        watch = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("watch")})
+        try:
+            produce_values(bootstrap, topic, [b"old%d" % i for i in range(5)])
+            # esmd checks retention every second: the batch goes 1.5-2.5 s after its append.
+            wait_until(lambda: watch.get_watermark_offsets(tp, timeout=10) == (5, 5), timeout=30,
+                       message="the expired records trimmed (log start 5, high watermark 5)")
+            # Offsets continue after the trimmed ones.
+            self.assertEqual(produce_values(bootstrap, topic, [b"new%d" % i for i in range(5)]), list(range(5, 10)))
+            # A reader asking for offset 0 is out of range and resets to the log start.
+            got = confluent_consume(bootstrap, topic, 5, offset=0, **{"auto.offset.reset": "earliest"})
+            self.assertEqual([(r["offset"], r["value"]) for r in got], [(5 + i, b"new%d" % i) for i in range(5)])
+        finally:
+            watch.close()
+        self.esmd.restart(kill=True)
+        watch = Consumer({"bootstrap.servers": self.esmd.kafka_bootstrap, "group.id": unique("watch")})
+        try:
+            low, high = watch.get_watermark_offsets(tp, timeout=10)
+            self.assertEqual(high, 10)
+            self.assertGreaterEqual(low, 5, "the log start went back after the restart")
+        finally:
+            watch.close()
+
+
+def produce_values(bootstrap, topic, values):
+    offsets = []
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    for v in values:
+        p.produce(topic, value=v, partition=0, on_delivery=lambda err, msg: offsets.append((err, msg.offset())))
+    assert p.flush(30) == 0
+    assert all(err is None for err, _ in offsets), offsets
+    return [o for _, o in offsets]
 
 
 if __name__ == "__main__":

@@ -242,16 +242,23 @@ class Session : public std::enable_shared_from_this<Session> {
 HttpServer::HttpServer(net::io_context& ioc, Handler handler)
     : ioc_(ioc), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)) {}
 
-Status HttpServer::listen(const std::string& host, int port) {
+Status open_acceptor(tcp::acceptor& acceptor, const std::string& host, int port, const std::string& what) {
   beast::error_code ec;
   auto addr = net::ip::make_address(host, ec);
   if (ec) return invalid_parameter("invalid --host '" + host + "': " + ec.message());
   tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return internal_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return internal_error("cannot listen " + (what.empty() ? "" : "for " + what) + "on " + host + ":" +
+                          std::to_string(port) + ": " + ec.message());
+  return Status::ok();
+}
+
+Status HttpServer::listen(const std::string& host, int port) {
+  if (Status s = open_acceptor(acceptor_, host, port, ""); !s.is_ok()) return s;
   port_ = acceptor_.local_endpoint().port();
   do_accept();
   return Status::ok();

@@ -20,6 +20,11 @@ namespace esm::server {
 
 using Handler = std::function<void(api::Request, api::Reply)>;
 
+// Opens, binds and listens on host:port (SO_REUSEADDR); `what` names the listener in the error
+// ("" for HTTP, "Kafka "). For HttpServer and KafkaListener.
+Status open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, int port,
+                     const std::string& what);
+
 // Lambda's invoke payload limit is 6 MB; the headroom covers JSON framing of that payload.
 inline constexpr std::size_t kBodyLimit = 6 * 1024 * 1024 + 512 * 1024;
 // A Kinesis PutRecords carries up to 5 MiB of data, base64 on the wire (6.7 MiB), plus the

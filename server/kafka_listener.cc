@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 
+#include "server/http_server.h"
+
 namespace esm::server {
 
 namespace net = boost::asio;
@@ -177,15 +179,7 @@ KafkaListener::KafkaListener(net::io_context& ioc, KafkaHandler handler)
 KafkaListener::~KafkaListener() = default;
 
 Status KafkaListener::listen(const std::string& host, int port) {
-  boost::system::error_code ec;
-  auto addr = net::ip::make_address(host, ec);
-  if (ec) return invalid_parameter("invalid --host '" + host + "': " + ec.message());
-  tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return internal_error("cannot listen for Kafka on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (Status st = open_acceptor(acceptor_, host, port, "Kafka "); !st.is_ok()) return st;
   port_ = acceptor_.local_endpoint().port();
   do_accept();
   return Status::ok();

@@ -112,6 +112,21 @@ class Transaction {
   bool done_ = false;
 };
 
+// Runs body inside a savepoint of the current transaction: a statement that fails halfway
+// leaves none of the body's rows behind, so the caller can keep its memory as it was. The
+// store's name names the savepoint.
+template <typename F>
+Status all_or_none(Connection& c, std::string_view store, F body) {
+  const std::string name(store);
+  if (Status s = c.exec("SAVEPOINT " + name); !s.is_ok()) return s;
+  Status s = body();
+  if (s.is_ok()) return c.exec("RELEASE " + name);
+  if (Status undo = c.exec("ROLLBACK TO " + name); !undo.is_ok())
+    return internal_error(s.message() + "; and undoing it failed: " + undo.message());
+  if (Status release = c.exec("RELEASE " + name); !release.is_ok()) return release;
+  return s;
+}
+
 // Brings the schema to the newest version; idempotent.
 Status migrate(Connection& c);
 inline constexpr int kSchemaVersion = 7;

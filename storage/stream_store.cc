@@ -3,22 +3,6 @@
 #include "storage/json_map.h"
 
 namespace esm::storage {
-namespace {
-
-// Runs body inside a savepoint of the current transaction: a statement that fails halfway
-// leaves none of the body's rows behind, so the caller can keep its memory as it was.
-template <typename F>
-Status all_or_none(Connection& c, F body) {
-  if (Status s = c.exec("SAVEPOINT stream_store"); !s.is_ok()) return s;
-  Status s = body();
-  if (s.is_ok()) return c.exec("RELEASE stream_store");
-  if (Status undo = c.exec("ROLLBACK TO stream_store"); !undo.is_ok())
-    return internal_error(s.message() + "; and undoing it failed: " + undo.message());
-  if (Status release = c.exec("RELEASE stream_store"); !release.is_ok()) return release;
-  return s;
-}
-
-}  // namespace
 
 Status save_stream_row(Connection& c, const StreamRow& s) {
   Statement& st = c.prepare(
@@ -36,7 +20,7 @@ Status save_stream_row(Connection& c, const StreamRow& s) {
 }
 
 Status insert_stream_rows(Connection& c, const StreamRow& s, const std::vector<ShardRow>& shards) {
-  return all_or_none(c, [&] {
+  return all_or_none(c, "stream_store", [&] {
     if (Status st = save_stream_row(c, s); !st.is_ok()) return st;
     if (Status st = save_last_stream_id(c, s.id); !st.is_ok()) return st;
     for (const auto& shard : shards)
@@ -66,7 +50,7 @@ Status insert_record_row(Connection& c, const RecordRow& r) {
 }
 
 Status delete_stream_rows(Connection& c, std::int64_t stream_id) {
-  return all_or_none(c, [&] {
+  return all_or_none(c, "stream_store", [&] {
     for (const char* sql : {"DELETE FROM kinesis_records WHERE stream_id = ?",
                             "DELETE FROM kinesis_shards WHERE stream_id = ?",
                             "DELETE FROM kinesis_streams WHERE id = ?"}) {

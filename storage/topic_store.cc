@@ -3,19 +3,6 @@
 namespace esm::storage {
 namespace {
 
-// Runs body inside a savepoint of the current transaction: a statement that fails halfway
-// leaves none of the body's rows behind.
-template <typename F>
-Status all_or_none(Connection& c, F body) {
-  if (Status s = c.exec("SAVEPOINT topic_store"); !s.is_ok()) return s;
-  Status s = body();
-  if (s.is_ok()) return c.exec("RELEASE topic_store");
-  if (Status undo = c.exec("ROLLBACK TO topic_store"); !undo.is_ok())
-    return internal_error(s.message() + "; and undoing it failed: " + undo.message());
-  if (Status release = c.exec("RELEASE topic_store"); !release.is_ok()) return release;
-  return s;
-}
-
 // Steps st to the end, turning each row into a T with read(st).
 template <typename T, typename F>
 Result<std::vector<T>> collect(Statement& st, F read) {
@@ -38,7 +25,7 @@ BatchRow batch_row(const Statement& st, bool with_bytes) {
 }  // namespace
 
 Status insert_topic_rows(Connection& c, const TopicRow& t) {
-  return all_or_none(c, [&] {
+  return all_or_none(c, "topic_store", [&] {
     Statement& st = c.prepare("INSERT INTO kafka_topics(id, name, partitions, configs, created_ms) VALUES(?,?,?,?,?)");
     st.bind(1, t.id).bind(2, t.name).bind(3, t.partitions).bind(4, t.configs).bind(5, t.created_ms);
     if (Status s = st.run(); !s.is_ok()) return s;
@@ -49,7 +36,7 @@ Status insert_topic_rows(Connection& c, const TopicRow& t) {
 }
 
 Status delete_topic_rows(Connection& c, std::int64_t topic_id, const std::string& name) {
-  return all_or_none(c, [&] {
+  return all_or_none(c, "topic_store", [&] {
     for (const char* sql : {"DELETE FROM kafka_batches WHERE topic_id = ?", "DELETE FROM kafka_partitions WHERE topic_id = ?",
                             "DELETE FROM kafka_producers WHERE topic_id = ?", "DELETE FROM kafka_topics WHERE id = ?"}) {
       Statement& st = c.prepare(sql);

@@ -160,6 +160,28 @@ class KafkaPythonTest(unittest.TestCase):
         finally:
             a.leave()
 
+    def test_a_group_without_members_is_deleted_with_its_offsets_and_an_unknown_one_is_not_found(self):
+        topic = unique("kdel")
+        group = unique("g")
+        self.admin.create_topics([NewTopic(topic, 1, 1)])
+        produce(self.bootstrap, topic, make_records(3, "d"), partition=0)
+        tp = TopicPartition(topic, 0)
+        # A manually assigned consumer commits as no member of the group (generation -1).
+        c = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False)
+        try:
+            c.assign([tp])
+            c.commit({tp: OffsetAndMetadata(2, "before-delete")})
+        finally:
+            c.close()
+        self.assertEqual({t: o.offset for t, o in self.admin.list_consumer_group_offsets(group).items()}, {tp: 2})
+        self.assertIn((group, "consumer"), [(g, "consumer") for g, _ in self.admin.list_consumer_groups()])
+        unknown = unique("never")
+        results = dict(self.admin.delete_consumer_groups([group, unknown]))
+        self.assertEqual(results[group].errno, 0)
+        self.assertEqual(results[unknown].errno, 69)  # GROUP_ID_NOT_FOUND
+        self.assertEqual(self.admin.list_consumer_group_offsets(group), {})
+        self.assertNotIn(group, [g for g, _ in self.admin.list_consumer_groups()])
+
     def test_committed_offsets_and_metadata_survive_a_restart(self):
         topic = unique("kcommit")
         group = unique("g")

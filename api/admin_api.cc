@@ -135,6 +135,12 @@ Result<FunctionSpec> parse_function_registration(const std::string& name, const 
   return f;
 }
 
+Response exec_over_api_refused(const std::string& name) {
+  return lambda_access_denied("Function " + name +
+                       ": exec: targets run commands, so only the operator names them (--function, ESMD_FUNCTION "
+                       "or --functions-file); start esmd with --allow-api-exec to register them over HTTP");
+}
+
 Result<InvocationQuery> parse_invocation_query(const Request& req) {
   InvocationQuery q;
   if (const std::string* f = req.query_param("function")) q.function = *f;
@@ -287,6 +293,8 @@ void AdminApi::handle(Request req, Reply reply) {
       if (method == "PUT") {
         auto spec = parse_function_registration(name, req.body);
         if (!spec) return reply(lambda_error(spec.status()));
+        if (auto kind = parse_target(spec->target); !allow_exec_ && kind && *kind == TargetKind::kExec)
+          return reply(exec_over_api_refused(name));
         db_.submit([this, f = *spec, reply](storage::Connection& c) -> storage::DbWorker::Done {
           Status s = storage::put_function(c, f);
           return [this, f, s, reply](const Status& commit) {

@@ -4,6 +4,8 @@
 //
 //   GET    /_esmd/health
 //   GET    /_esmd/functions                  PUT|GET|DELETE /_esmd/functions/{name}
+//          A PUT naming an exec: target is refused (403 AccessDeniedException) unless esmd runs
+//          with --allow-api-exec: commands come from the operator (README "Security").
 //   POST   /_esmd/functions/{name}/invoke    body = the event; ?Qualifier= optional. Answers
 //          200 {"Outcome","StatusCode","FunctionError","Payload","ExecutedVersion","RequestId",
 //          "DurationMs","Detail"} once the invocation finished, whatever its outcome.
@@ -43,6 +45,7 @@ class AdminApi {
 
   static bool matches(const Request& req) { return req.path.starts_with("/_esmd/"); }
   void set_destinations(const DestinationLog* log) { destinations_ = log; }
+  void set_allow_exec(bool allow) { allow_exec_ = allow; }
   // Members GET /_esmd/health adds (the sources' listeners), as `"name":value` JSON.
   void set_health_extra(std::function<std::string()> fn) { health_extra_ = std::move(fn); }
   void handle(Request req, Reply reply);
@@ -59,11 +62,14 @@ class AdminApi {
   std::string version_;
   std::string account_;
   const DestinationLog* destinations_ = nullptr;
+  bool allow_exec_ = false;
   std::function<std::string()> health_extra_;
 };
 
 // Parses a registration body {"Target": "...", "Timeout": seconds, "Concurrency": n}.
 Result<FunctionSpec> parse_function_registration(const std::string& name, const std::string& body);
+// The refusal of an exec: target registered over HTTP without --allow-api-exec.
+Response exec_over_api_refused(const std::string& name);
 // Parses the query of GET /_esmd/invocations.
 Result<InvocationQuery> parse_invocation_query(const Request& req);
 // One entry of GET /_esmd/invocations, as JSON. The event is embedded as JSON when it is

@@ -51,6 +51,22 @@ Response lambda_error(const Status& s) {
   return r;
 }
 
+Response lambda_access_denied(const std::string& message) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("Type");
+  w.String("User");
+  w.Key("Message");
+  w.String(message);
+  w.EndObject();
+  Response r;
+  r.status = 403;
+  r.headers.emplace_back("X-Amzn-Errortype", "AccessDeniedException");
+  r.body.assign(buf.GetString(), buf.GetSize());
+  return r;
+}
+
 std::string validation_message(const std::string& value, const std::string& member, const std::string& constraint,
                                bool value_is_null) {
   ModelCheck ck;

@@ -14,6 +14,9 @@
 namespace esm::api {
 
 Response lambda_error(const Status& s);
+// 403 AccessDeniedException in Lambda's shape: refused by esmd's own security rules (an exec:
+// target over HTTP, a Host, an Origin; README "Security").
+Response lambda_access_denied(const std::string& message);
 // The Kinesis JSON 1.1 table (api/errors_kinesis.cc): a stream service error on the wire.
 Response kinesis_error(const kinesis::KinesisError& e);
 

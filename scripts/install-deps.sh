@@ -25,7 +25,7 @@ if [ "$want_tests" = 1 ]; then
   # The Kafka tests' clients (they run under Debian's /usr/bin/python3, where these import):
   # kcat and confluent-kafka on librdkafka 2.0.2, kafka-python 2.0.2 and its optional codec
   # modules (without them it can only gzip), librdkafka-dev for the benchmark's mock cluster,
-  # and Node for kafkajs (scripts/install-kafkajs.sh below).
+  # and Node for kafkajs and the AWS SDK for JavaScript v3 (scripts/install-node-clients.sh below).
   pkgs+=(kcat python3-kafka python3-confluent-kafka librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
   # NodeSource's nodejs ships npm and conflicts with Debian's npm package: ask only when missing.
   { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || pkgs+=(nodejs npm)
@@ -49,5 +49,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends "${missing[@]}" >/dev/null
 fi
 if [ "$want_tests" = 1 ]; then
-  "$(dirname "$0")/install-kafkajs.sh"
+  "$(dirname "$0")/install-node-clients.sh"
 fi

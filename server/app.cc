@@ -26,6 +26,7 @@ Status App::start() {
     std::filesystem::create_directories(config_.data_dir, ec);
     if (ec) return internal_error("cannot create --data-dir " + config_.data_dir + ": " + ec.message());
     path = (std::filesystem::path(config_.data_dir) / "esmd.sqlite3").string();
+    if (Status s = storage::prepare_database_file(path); !s.is_ok()) return s;
   }
   auto conn = storage::Connection::open(
       path, config_.durability == "normal" ? storage::Durability::kNormal : storage::Durability::kFull);
@@ -35,7 +36,15 @@ Status App::start() {
   functions_ = std::make_unique<FunctionRegistry>(config_.invoke_endpoint);
   auto registered = storage::load_functions(**conn);
   if (!registered) return internal_error("cannot read the registered functions: " + registered.status().message());
-  for (auto& f : *registered) functions_->put(f);
+  for (auto& f : *registered) {
+    // Saved by PUT /_esmd/functions: a command from the network runs only when allowed.
+    if (auto kind = parse_target(f.target); !config_.allow_api_exec && kind && *kind == TargetKind::kExec) {
+      spdlog::warn("function {}: its exec: target was registered over HTTP and is not loaded (start with "
+                   "--allow-api-exec to load it, or name it with --function)", f.name);
+      continue;
+    }
+    functions_->put(f);
+  }
   for (const auto& f : config_.functions) functions_->put(f);
 
   db_ = std::make_unique<storage::DbWorker>(std::move(conn).value(), clock_);
@@ -57,6 +66,9 @@ Status App::start() {
   if (Status s = sources_->open(*db_, clock_.now_ms()); !s.is_ok()) return s;
   lambda_->set_source_directory(sources_.get());
   admin_->set_destinations(&destinations_);
+  admin_->set_allow_exec(config_.allow_api_exec);
+  guard_ = std::make_unique<api::RequestGuard>(api::GuardOptions{
+      api::RequestGuard::is_loopback_address(config_.host), config_.allowed_hosts, config_.cors_origins});
   start_pollers();
   if (const char* f = std::getenv("ESMD_TEST_CLOCK_FILE"); f && *f) watch_test_clock(f);
   // An unreadable mappings table must not start esmd with no pollers.
@@ -119,6 +131,12 @@ void App::watch_test_clock(const std::string& offset_file) {
 }
 
 void App::dispatch(api::Request req, api::Reply reply) {
+  if (auto refused = guard_->check(req)) return reply(std::move(*refused));
+  if (guard_->is_cross_origin(req))
+    reply = [origin = std::string(req.header("origin")), reply = std::move(reply)](api::Response r) {
+      api::RequestGuard::decorate(origin, r);
+      reply(std::move(r));
+    };
   req.region = api::region_from_authorization(req.header("authorization"));
   if (req.region.empty()) req.region = config_.region;
   if (Source* source = sources_->front_end_for(req)) return source->handle(std::move(req), std::move(reply));

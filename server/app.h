@@ -21,6 +21,7 @@
 
 #include "api/admin_api.h"
 #include "api/lambda_api.h"
+#include "api/request_guard.h"
 #include "core/clock.h"
 #include "core/destination_log.h"
 #include "core/function_registry.h"
@@ -64,6 +65,7 @@ class App {
   DestinationLog destinations_;
   std::unique_ptr<api::LambdaApi> lambda_;
   std::unique_ptr<api::AdminApi> admin_;
+  std::unique_ptr<api::RequestGuard> guard_;  // Host and Origin checks before routing
   std::unique_ptr<SourceSet> sources_;
   // The SQS source's queues, where the failure destination sends (owned by sources_).
   sqs::QueueEngine* failure_queues_ = nullptr;

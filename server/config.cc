@@ -6,6 +6,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -45,7 +46,8 @@ constexpr Flag kFlags[] = {
     {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
     {"threads", true},    {"kinesis-shard-limits", false}, {"kafka-port", true}, {"kafka-advertised-listener", true},
-    {"kafka-auto-create-topics", true}, {"help", false}, {"version", false},
+    {"kafka-auto-create-topics", true}, {"allow-api-exec", false}, {"cors-origins", true}, {"allowed-hosts", true},
+    {"help", false}, {"version", false},
 };
 
 std::string env_name(std::string_view flag) {
@@ -55,6 +57,24 @@ std::string env_name(std::string_view flag) {
 }
 
 bool truthy(std::string_view v) { return v == "1" || v == "true" || v == "yes" || v == "on"; }
+
+// A comma-separated list, items trimmed, empty items dropped.
+std::vector<std::string> split_list(std::string_view v, bool lower_case) {
+  std::vector<std::string> out;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    std::string_view item = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+    if (item.empty()) continue;
+    std::string s(item);
+    if (lower_case)
+      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
 
 Status apply(Config& c, std::string_view name, std::string_view v, std::vector<std::string>& functions_files) {
   if (name == "host") c.host = v;
@@ -118,6 +138,18 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
     if (v != "on" && v != "off" && v != "true" && v != "false")
       return invalid_parameter("--kafka-auto-create-topics must be on or off");
     c.kafka_auto_create_topics = truthy(v);
+  }
+  else if (name == "allow-api-exec") c.allow_api_exec = truthy(v);
+  else if (name == "cors-origins") {
+    c.cors_origins = split_list(v, false);
+    for (const auto& o : c.cors_origins)
+      if (o != "*" && !o.starts_with("http://") && !o.starts_with("https://") && o != "null")
+        return invalid_parameter("--cors-origins takes origins such as http://localhost:3000 (or *), got '" + o + "'");
+  } else if (name == "allowed-hosts") {
+    c.allowed_hosts = split_list(v, true);
+    for (const auto& h : c.allowed_hosts)
+      if (h.find_first_of(":/ ") != std::string::npos && !h.starts_with('['))
+        return invalid_parameter("--allowed-hosts takes host names without a port, got '" + h + "'");
   }
   else if (name == "help") c.show_help = true;
   else if (name == "version") c.show_version = true;
@@ -237,6 +269,12 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
                               HOST:PORT of the listener, localhost when --host is 0.0.0.0)
   --kafka-auto-create-topics on|off
                               create a topic a client asks metadata for (default on, 1 partition)
+  --allow-api-exec            let PUT /_esmd/functions register exec: targets; off by default, since
+                              anyone who reaches the port could then run commands as esmd's user
+  --cors-origins LIST         comma-separated Origins a browser may call esmd from (* for any);
+                              by default a request that carries an Origin is refused
+  --allowed-hosts LIST        Host names accepted besides localhost and loopback addresses while
+                              --host is a loopback address (other Hosts are refused: DNS rebinding)
   --help, --version
 )";
 }

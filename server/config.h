@@ -29,6 +29,12 @@ struct Config {
   int kafka_port = 9092;
   std::string kafka_advertised_listener;
   bool kafka_auto_create_topics = true;
+  // Security (README "Security"): exec: targets registered over HTTP (off: only the operator's
+  // --function, ESMD_FUNCTION and functions files name commands), the Origins a browser may
+  // call from, and Host names accepted besides loopback ones when --host is a loopback address.
+  bool allow_api_exec = false;
+  std::vector<std::string> cors_origins;
+  std::vector<std::string> allowed_hosts;
   bool show_help = false;
   bool show_version = false;
 };

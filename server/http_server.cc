@@ -239,8 +239,23 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+std::chrono::milliseconds AcceptBackoff::failed(const boost::system::error_code& ec, std::string_view listener) {
+  ++failures_;
+  ++unlogged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_log_ == std::chrono::steady_clock::time_point{} || now - last_log_ >= kLogInterval) {
+    spdlog::warn("{}accept: {} ({} time{} since the last report); new connections wait, open ones are served",
+                 listener, ec.message(), unlogged_, unlogged_ == 1 ? "" : "s");
+    last_log_ = now;
+    unlogged_ = 0;
+  }
+  const auto wait = delay_;
+  delay_ = std::min(delay_ * 2, kMax);
+  return wait;
+}
+
 HttpServer::HttpServer(net::io_context& ioc, Handler handler)
-    : ioc_(ioc), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()) {}
 
 Status open_acceptor(tcp::acceptor& acceptor, const std::string& host, int port, const std::string& what) {
   beast::error_code ec;
@@ -277,20 +292,25 @@ void HttpServer::stop() {
   net::post(acceptor_.get_executor(), [this] {
     beast::error_code ec;
     acceptor_.close(ec);
+    retry_.cancel();
   });
 }
 
 void HttpServer::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      if (ec == net::error::operation_aborted) return;
-      spdlog::warn("accept: {}", ec.message());
-    } else {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), handler_, active_)->run();
+      retry_.expires_after(backoff_.failed(ec, ""));
+      retry_.async_wait([this](beast::error_code e) {
+        if (!e && acceptor_.is_open()) do_accept();
+      });
+      return;
     }
-    if (acceptor_.is_open()) do_accept();
+    backoff_.succeeded();
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(socket), handler_, active_)->run();
+    do_accept();
   });
 }
 

@@ -7,11 +7,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "core/status.h"
@@ -24,6 +26,27 @@ using Handler = std::function<void(api::Request, api::Reply)>;
 // ("" for HTTP, "Kafka "). For HttpServer and KafkaListener.
 Status open_acceptor(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, int port,
                      const std::string& what);
+
+// What a listener does when accept fails (out of file descriptors, most often): accepting again
+// at once would spin and flood the log, so it waits (10 ms, doubling up to 1 s) while the open
+// connections keep being served, and logs once per 10 s with the count of failures since.
+// For HttpServer and KafkaListener; used on the acceptor's strand only.
+class AcceptBackoff {
+ public:
+  // Logs (at most once per interval) and returns the wait before the next accept.
+  std::chrono::milliseconds failed(const boost::system::error_code& ec, std::string_view listener);
+  void succeeded() { delay_ = kFirst; }
+  std::uint64_t failures() const { return failures_; }
+
+ private:
+  static constexpr std::chrono::milliseconds kFirst{10};
+  static constexpr std::chrono::milliseconds kMax{1000};
+  static constexpr std::chrono::seconds kLogInterval{10};
+  std::chrono::milliseconds delay_ = kFirst;
+  std::chrono::steady_clock::time_point last_log_{};
+  std::uint64_t failures_ = 0;
+  std::uint64_t unlogged_ = 0;
+};
 
 // Lambda's invoke payload limit is 6 MB; the headroom covers JSON framing of that payload.
 inline constexpr std::size_t kBodyLimit = 6 * 1024 * 1024 + 512 * 1024;
@@ -49,6 +72,8 @@ class HttpServer {
   boost::asio::io_context& ioc_;
   Handler handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // the wait after a failed accept (AcceptBackoff)
+  AcceptBackoff backoff_;
   int port_ = 0;
   std::shared_ptr<std::atomic<int>> active_ = std::make_shared<std::atomic<int>>(0);
 };

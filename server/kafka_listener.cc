@@ -197,15 +197,13 @@ void KafkaListener::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      // Out of file descriptors (or another transient failure): accepting again at once would
-      // spin, so wait a little for connections to close.
-      spdlog::warn("kafka accept: {}", ec.message());
-      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.expires_after(backoff_.failed(ec, "kafka "));
       retry_.async_wait([this](boost::system::error_code e) {
         if (!e && acceptor_.is_open()) do_accept();
       });
       return;
     }
+    backoff_.succeeded();
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<Connection>(std::move(socket), handler_)->run();

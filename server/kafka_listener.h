@@ -19,6 +19,7 @@
 
 #include "api/kafka/kafka_api.h"
 #include "core/status.h"
+#include "server/http_server.h"
 
 namespace esm::server {
 
@@ -52,6 +53,7 @@ class KafkaListener {
   KafkaHandler handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
+  AcceptBackoff backoff_;
   int port_ = 0;
 };
 

@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <filesystem>
+#include <system_error>
 #include <stdexcept>
 
 namespace esm::storage {
@@ -388,6 +390,33 @@ Status Transaction::commit() {
       spdlog::error("database: rollback after a failed commit failed: {}", r.message());
   }
   return s;
+}
+
+Status prepare_database_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (fs::exists(status)) {
+    if (!fs::is_regular_file(status)) return internal_error("the database " + path + " is not a regular file");
+    const auto size = fs::file_size(path, ec);
+    if (ec) return internal_error("cannot read the database " + path + ": " + ec.message());
+    const auto wal = fs::file_size(path + "-wal", ec);
+    if (size == 0 && (ec || wal == 0))
+      return internal_error("the database " + path +
+                            " is an empty (0-byte) file. esmd never leaves one behind, so it was truncated or "
+                            "replaced, and the queues, streams, topics and mappings it held are gone. Restore it "
+                            "from a backup, or move it away to start with an empty database.");
+    return Status::ok();
+  }
+  const std::string fresh = path + ".new";
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(fresh + suffix, ec);
+  {
+    auto c = Connection::open(fresh, Durability::kNormal);  // its WAL switch writes the header
+    if (!c) return c.status();
+  }
+  fs::rename(fresh, path, ec);
+  if (ec) return internal_error("cannot create the database " + path + ": " + ec.message());
+  return Status::ok();
 }
 
 Status migrate(Connection& c) {

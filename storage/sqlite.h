@@ -129,6 +129,13 @@ Status all_or_none(Connection& c, std::string_view store, F body) {
 
 // Brings the schema to the newest version; idempotent.
 Status migrate(Connection& c);
+
+// Before the first open of the database file at `path`: a missing file is created under a
+// temporary name and renamed once SQLite has written its header, so esmd itself never leaves a
+// 0-byte database behind (a kill -9 between creating the file and writing it would). A 0-byte
+// file with no write-ahead log is therefore not esmd's doing (truncated, or replaced): refused,
+// so that a start never passes over lost queues and mappings in silence.
+Status prepare_database_file(const std::string& path);
 inline constexpr int kSchemaVersion = 7;
 
 }  // namespace esm::storage

@@ -60,3 +60,10 @@ TEST_CASE("validation_message quotes the value, or writes null unquoted") {
         "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: Member must not be "
         "null");
 }
+
+TEST_CASE("esmd's own security refusals are 403 AccessDeniedException in Lambda's shape") {
+  Response r = lambda_access_denied("no \"exec\"");
+  CHECK(r.status == 403);
+  CHECK(header(r, "X-Amzn-Errortype") == "AccessDeniedException");
+  CHECK(r.body == R"({"Type":"User","Message":"no \"exec\""})");
+}

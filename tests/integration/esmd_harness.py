@@ -46,7 +46,7 @@ def wait_until(cond, timeout=10.0, interval=0.02, message="condition"):
 
 class Esmd:
     def __init__(self, *args, data_dir=None, in_memory=False, region="us-east-1",
-                 transition_delay_ms=100, functions=("fn=builtin:ok",), env=None):
+                 transition_delay_ms=100, functions=("fn=builtin:ok",), env=None, preexec_fn=None):
         self.args = list(args)
         self.own_dir = data_dir is None and not in_memory
         self.data_dir = data_dir or (None if in_memory else tempfile.mkdtemp(prefix="esmd-test-"))
@@ -55,6 +55,7 @@ class Esmd:
         self.transition_delay_ms = transition_delay_ms
         self.functions = list(functions)
         self.extra_env = env or {}
+        self.preexec_fn = preexec_fn  # e.g. a lower RLIMIT_NOFILE for esmd alone
         self.port = None
         # The --kafka-port this harness passes: picked once, so restart() keeps the clients'
         # bootstrap address. None when the test's own arguments or environment set the port.
@@ -76,7 +77,7 @@ class Esmd:
         fd, self.log_path = tempfile.mkstemp(prefix="esmd-log-", suffix=".txt")
         env = dict(os.environ)
         env.update(self.extra_env)
-        self.proc = subprocess.Popen(cmd, stdout=fd, stderr=fd, env=env)
+        self.proc = subprocess.Popen(cmd, stdout=fd, stderr=fd, env=env, preexec_fn=self.preexec_fn)
         os.close(fd)
         wait_until(self._healthy, timeout=15, message="esmd health")
         self.kafka_port = self._reported_kafka_port()

@@ -152,7 +152,7 @@ def kafkajs_available():
     if not shutil.which("node"):
         return False
     if not os.path.exists(os.path.join(NODE_DIR, "node_modules", "kafkajs", "package.json")):
-        p = subprocess.run([os.path.join(ROOT, "scripts", "install-kafkajs.sh")], capture_output=True,
+        p = subprocess.run([os.path.join(ROOT, "scripts", "install-node-clients.sh")], capture_output=True,
                            text=True, timeout=600)
         if p.returncode != 0:
             raise AssertionError(f"installing kafkajs failed: {p.stderr}")

@@ -19,7 +19,7 @@ def arn(name, qualifier=None):
 class InvokeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.esmd = Esmd(in_memory=True).start()
+        cls.esmd = Esmd("--allow-api-exec", in_memory=True).start()
         cls.lambda_api = FunctionServer("lambda-api").start()
         cls.rie = FunctionServer("rie").start()
 

@@ -343,3 +343,28 @@ TEST_CASE("a Kafka port, advertised listener or auto-create value out of shape i
   CHECK(error_of({"--kafka-advertised-listener", "host:0"}) == "--kafka-advertised-listener must be HOST:PORT");
   CHECK(error_of({"--kafka-auto-create-topics", "maybe"}) == "--kafka-auto-create-topics must be on or off");
 }
+
+TEST_CASE("security flags: exec over HTTP off, no CORS origin and no extra Host unless named") {
+  auto c = parse({});
+  REQUIRE(c);
+  CHECK_FALSE(c->allow_api_exec);
+  CHECK(c->cors_origins.empty());
+  CHECK(c->allowed_hosts.empty());
+  auto set = parse({"--allow-api-exec", "--cors-origins", "http://localhost:3000, https://app.example", "--allowed-hosts",
+                    "ESMD.Local,esmd"});
+  REQUIRE(set);
+  CHECK(set->allow_api_exec);
+  CHECK(set->cors_origins == std::vector<std::string>{"http://localhost:3000", "https://app.example"});
+  CHECK(set->allowed_hosts == std::vector<std::string>{"esmd.local", "esmd"});
+  auto env = parse({}, {{"ESMD_ALLOW_API_EXEC", "1"}, {"ESMD_CORS_ORIGINS", "*"}});
+  REQUIRE(env);
+  CHECK(env->allow_api_exec);
+  CHECK(env->cors_origins == std::vector<std::string>{"*"});
+  CHECK(error_of({"--cors-origins", "localhost:3000"}) ==
+        "--cors-origins takes origins such as http://localhost:3000 (or *), got 'localhost:3000'");
+  CHECK(error_of({"--allowed-hosts", "esmd:9070"}) == "--allowed-hosts takes host names without a port, got 'esmd:9070'");
+  for (const char* flag : {"--allow-api-exec", "--cors-origins", "--allowed-hosts"}) {
+    INFO(flag);
+    CHECK_THAT(usage(), Catch::Contains(flag));
+  }
+}

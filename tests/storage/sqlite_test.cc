@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "storage/sqlite.h"
@@ -154,4 +158,33 @@ TEST_CASE("exec reports SQL errors as internal errors with SQLite's message") {
   Status s = c->exec("INSERT INTO nowhere VALUES(1)");
   CHECK(s.code() == Code::kInternal);
   CHECK(s.message() == "sqlite: no such table: nowhere");
+}
+
+TEST_CASE("a new database file is never left empty, and an empty one is refused") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("esmd-prepare-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "esmd.sqlite3").string();
+
+  // A stale temporary file from a start killed mid-creation is replaced.
+  { std::ofstream(path + ".new") << "junk"; }
+  REQUIRE(prepare_database_file(path).is_ok());
+  CHECK(fs::file_size(path) > 0);
+  CHECK_FALSE(fs::exists(path + ".new"));
+  {
+    auto c = Connection::open(path, Durability::kNormal);
+    REQUIRE(c);
+    REQUIRE(migrate(**c).is_ok());
+  }
+  CHECK(prepare_database_file(path).is_ok());  // an existing database is left alone
+
+  fs::resize_file(path, 0);
+  Status s = prepare_database_file(path);
+  CHECK(s.code() == Code::kInternal);
+  CHECK_THAT(s.message(), Catch::Contains("is an empty (0-byte) file") && Catch::Contains(path));
+  // A 0-byte file whose write-ahead log holds the data is a database in WAL mode, not a loss.
+  { std::ofstream(path + "-wal") << "wal"; }
+  CHECK(prepare_database_file(path).is_ok());
+  fs::remove_all(dir);
 }

@@ -262,13 +262,32 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
 LambdaApi::LambdaApi(storage::DbWorker& db, FunctionRegistry& functions, const Clock& clock, LambdaOptions options)
     : db_(db), functions_(functions), clock_(clock), options_(std::move(options)) {}
 
+namespace {
+// The path as sent, still percent-encoded. Routes match it, and a segment is decoded only once
+// it is cut out, so that an encoded `/` (%2F) stays inside its segment.
+std::string_view raw_path(const Request& req) {
+  const std::string_view target = req.target;
+  return target.substr(0, target.find('?'));
+}
+
+// The one segment after a collection path ("/uuid" or "/uuid/"), decoded; nullopt when the rest
+// has more segments. `abc%2Fdef` names a mapping that does not exist (AWS's 404), not a route.
+std::optional<std::string> single_segment(std::string_view rest) {
+  if (rest.size() < 2 || rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  if (rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos) return std::nullopt;
+  return percent_decode(rest, false);
+}
+}  // namespace
+
 bool LambdaApi::matches(const Request& req) {
-  return req.path.starts_with(kMappingsPath) || req.path.starts_with(kTagsPath) ||
-         req.path.starts_with(kFunctionsPath);
+  const std::string_view path = raw_path(req);
+  return path.starts_with(kMappingsPath) || path.starts_with(kTagsPath) || path.starts_with(kFunctionsPath);
 }
 
 void LambdaApi::handle(Request req, Reply reply) {
-  std::string_view path = req.path;
+  const std::string_view path = raw_path(req);
   const std::string& method = req.method;
   auto unknown = [&] {
     reply(lambda_error({Code::kUnknownOperation, "Unknown operation: " + method + " " + req.path}));
@@ -280,24 +299,19 @@ void LambdaApi::handle(Request req, Reply reply) {
       if (method == "GET") return list(req, std::move(reply));
       return unknown();
     }
-    if (rest.front() != '/') return unknown();
-    std::string uuid(rest.substr(1));
-    if (!uuid.empty() && uuid.back() == '/') uuid.pop_back();
-    if (uuid.find('/') != std::string::npos) return unknown();
-    if (method == "GET") return get(uuid, req, std::move(reply));
-    if (method == "PUT") return update(uuid, req, std::move(reply));
-    if (method == "DELETE") return remove(uuid, req, std::move(reply));
+    auto uuid = single_segment(rest);
+    if (!uuid) return unknown();
+    if (method == "GET") return get(*uuid, req, std::move(reply));
+    if (method == "PUT") return update(*uuid, req, std::move(reply));
+    if (method == "DELETE") return remove(*uuid, req, std::move(reply));
     return unknown();
   }
-  if (path.starts_with(kTagsPath)) return tags(std::string(path.substr(kTagsPath.size())), req, std::move(reply));
+  if (path.starts_with(kTagsPath))
+    return tags(percent_decode(path.substr(kTagsPath.size()), false), req, std::move(reply));
   if (path.starts_with(kFunctionsPath)) {
     std::string_view rest = path.substr(kFunctionsPath.size());
     if ((rest.empty() || rest == "/") && method == "GET") return list_functions(req, std::move(reply));
-    if (rest.size() > 1 && rest.front() == '/' && method == "GET") {
-      std::string name(rest.substr(1));
-      if (!name.empty() && name.back() == '/') name.pop_back();
-      if (name.find('/') == std::string::npos) return get_function(name, req, std::move(reply));
-    }
+    if (auto name = single_segment(rest); name && method == "GET") return get_function(*name, req, std::move(reply));
     return unknown();
   }
   unknown();

@@ -795,6 +795,27 @@ TEST_CASE("unknown methods and paths answer UnknownOperationException") {
   }
 }
 
+TEST_CASE("a UUID carrying an encoded slash is one segment and gets the mapping's 404") {
+  Harness h;
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    INFO(method);
+    check_error(h.call(method, "/2015-03-31/event-source-mappings/abc%2Fdef", "{}"), 404, "ResourceNotFoundException",
+                kNotFoundBody);
+    check_error(h.call(method, "/2015-03-31/event-source-mappings/abc%2fdef/", "{}"), 404,
+                "ResourceNotFoundException", kNotFoundBody);
+  }
+}
+
+TEST_CASE("an encoded mapping UUID is decoded after routing") {
+  Harness h;
+  const std::string uuid = h.create_sqs();
+  std::string encoded;
+  for (char c : uuid) encoded += c == '-' ? std::string("%2D") : std::string(1, c);
+  Response r = h.call("GET", "/2015-03-31/event-source-mappings/" + encoded);
+  CHECK(r.status == 200);
+  CHECK(parse_json(r.body).str("UUID") == uuid);
+}
+
 TEST_CASE("GetFunction and ListFunctions answer for registered functions only") {
   Harness h;
   Response got = h.call("GET", "/2015-03-31/functions/my-fn");

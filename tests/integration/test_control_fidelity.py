@@ -1,0 +1,43 @@
+"""Control-plane fidelity (issue 15): requests esmd accepted and AWS refuses, and a request esmd
+routed where AWS answers that the resource does not exist. Each test drives the real esmd with
+boto3, the AWS CLI or raw HTTP."""
+import time
+import unittest
+
+from esmd_harness import ACCOUNT, Esmd
+from lambda_support import (MAPPINGS, ErrorAssertions, boto_has, call, create_queue, create_stream, function_arn,
+                            kafka_body, mapping_arn, raw_operation, unique)
+
+
+class ControlFidelityTest(ErrorAssertions, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.esmd = Esmd(transition_delay_ms=0).start()
+        cls.lam = cls.esmd.client("lambda")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.esmd.cleanup()
+
+    def create_raw(self, body, region=None):
+        return raw_operation(self.esmd, "CreateEventSourceMapping", "POST", MAPPINGS, body, region=region)
+
+    def assert_raw_refused(self, fn, code, message):
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            fn()
+        self.assertEqual(cm.exception.response["Error"]["Code"], code)
+        self.assertEqual(cm.exception.response["Error"]["Message"], message)
+
+    # -- 8. an encoded slash in a UUID --------------------------------------------------------------
+    def test_a_uuid_with_an_encoded_slash_is_the_mappings_404_not_an_unknown_operation(self):
+        for method in ("GET", "PUT", "DELETE"):
+            with self.subTest(method=method):
+                self.assert_error(call(self.esmd, method, f"{MAPPINGS}/abc%2Fdef", {} if method == "PUT" else None),
+                                  "ResourceNotFoundException", "The resource you requested does not exist.")
+        self.assert_client_error(self.lam.get_event_source_mapping, "ResourceNotFoundException",
+                                 "The resource you requested does not exist.", UUID="abc/def")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -369,6 +369,10 @@ void LambdaApi::create(Request& req, Reply reply) {
     if (!kind) return reply(lambda_error(invalid_parameter("Unrecognized event source.")));
     m.kind = *kind;
     m.event_source_arn = *r.event_source_arn;
+    // A mapping polls its source from the function's region, so Lambda refuses a source in
+    // another one (the text recorded in 2016, through CloudFormation).
+    if (parse_arn(m.event_source_arn)->region != req.region)
+      return reply(lambda_error(invalid_parameter("Event source region must match Lambda region " + req.region + ".")));
     if (m.kind == SourceKind::kSqs) m.fifo = m.event_source_arn.ends_with(".fifo");
   } else if (r.bootstrap_servers) {
     m.kind = SourceKind::kSelfManagedKafka;

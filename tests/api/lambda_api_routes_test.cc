@@ -778,6 +778,23 @@ TEST_CASE("TagResource without Tags and UntagResource without tagKeys are valida
               R"({"message":"1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"})");
 }
 
+TEST_CASE("CreateEventSourceMapping refuses a source in another region than the request's") {
+  Harness h;
+  for (const char* arn : {"arn:aws:sqs:eu-west-1:123456789012:orders", "arn:aws:kinesis:eu-west-1:123456789012:stream/s",
+                          "arn:aws:sqs::123456789012:orders"}) {
+    INFO(arn);
+    std::string body = std::string(R"({"FunctionName":"my-fn","EventSourceArn":")") + arn + "\"";
+    if (std::string_view(arn).find("kinesis") != std::string_view::npos) body += R"(,"StartingPosition":"LATEST")";
+    check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body + "}"),
+               "Event source region must match Lambda region us-east-1.");
+  }
+  // The same ARN is fine when the request is signed for its region.
+  Response r = h.call("POST", "/2015-03-31/event-source-mappings",
+                      R"({"FunctionName":"my-fn","EventSourceArn":"arn:aws:sqs:eu-west-1:123456789012:orders"})",
+                      "eu-west-1");
+  CHECK(r.status == 202);
+}
+
 // ---- routes and functions ----------------------------------------------------------------------
 
 TEST_CASE("unknown methods and paths answer UnknownOperationException") {

@@ -29,6 +29,24 @@ class ControlFidelityTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(cm.exception.response["Error"]["Code"], code)
         self.assertEqual(cm.exception.response["Error"]["Message"], message)
 
+    # -- 2. sources in another region ----------------------------------------------------------------
+    def test_a_queue_or_stream_in_another_region_than_the_request_is_refused(self):
+        west_queue = create_queue(self.esmd, unique("west"), region="eu-west-1")
+        west_stream = create_stream(self.esmd, unique("west"), region="eu-west-1")
+        message = "Event source region must match Lambda region us-east-1."
+        self.assert_client_error(self.lam.create_event_source_mapping, "InvalidParameterValueException", message,
+                                 FunctionName="fn", EventSourceArn=west_queue)
+        rc, _, err = self.esmd.aws("lambda", "create-event-source-mapping", "--function-name", "fn",
+                                   "--event-source-arn", west_stream, "--starting-position", "LATEST")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("InvalidParameterValueException", err)
+        self.assertIn(message, err)
+        self.assertEqual(self.lam.list_event_source_mappings(EventSourceArn=west_queue)["EventSourceMappings"], [])
+        # Signed for the source's own region, the same queue is fine.
+        west = self.esmd.client("lambda", region="eu-west-1")
+        created = west.create_event_source_mapping(FunctionName="fn", EventSourceArn=west_queue)
+        self.assertEqual(created["EventSourceArn"], west_queue)
+
     # -- 8. an encoded slash in a UUID --------------------------------------------------------------
     def test_a_uuid_with_an_encoded_slash_is_the_mappings_404_not_an_unknown_operation(self):
         for method in ("GET", "PUT", "DELETE"):

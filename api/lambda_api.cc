@@ -58,6 +58,29 @@ std::string unsupported(std::string_view member) {
   return "Unsupported " + std::string(member) + " parameter for given event source mapping type.";
 }
 
+// Lambda's limit of tags on one resource, those it already has included.
+constexpr std::size_t kMaxTags = 50;
+
+// AWS reserves the `aws:` prefix, in any case, for its own tags. The text is esmd's: Lambda's
+// is not recorded.
+Status check_tag_keys(const storage::Tags& tags) {
+  for (const auto& [key, value] : tags) {
+    if (key.size() >= 4 && std::equal(key.begin(), key.begin() + 4, "aws:", [](char a, char b) {
+          return static_cast<char>(a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b;
+        }))
+      return invalid_parameter("Tag keys starting with 'aws:' are reserved for internal use.");
+  }
+  return Status::ok();
+}
+
+// Recorded for TagResource, both at once and one more on top of fifty (LS-API test_tag_limits).
+Status check_tag_count(const storage::Tags& held, const storage::Tags& added) {
+  std::size_t total = held.size();
+  for (const auto& [key, value] : added) total += held.contains(key) ? 0 : 1;
+  if (total > kMaxTags) return invalid_parameter("Number of tags exceeds resource tag limit.");
+  return Status::ok();
+}
+
 // Members that a source kind refuses, in the order esmd checks them.
 constexpr std::array<std::string_view, 16> kCheckedMembers{
     "DestinationConfig", "ParallelizationFactor", "BisectBatchOnFunctionError", "MaximumRetryAttempts",
@@ -359,6 +382,10 @@ void LambdaApi::create(Request& req, Reply reply) {
   auto parsed = parse_mapping_request(req.body, true);
   if (!parsed) return reply(lambda_error(parsed.status()));
   MappingRequest r = std::move(parsed).value();
+  if (r.tags) {
+    if (Status s = check_tag_keys(*r.tags); !s.is_ok()) return reply(lambda_error(s));
+    if (Status s = check_tag_count({}, *r.tags); !s.is_ok()) return reply(lambda_error(s));
+  }
 
   Mapping m;
   m.uuid = new_uuid();
@@ -650,14 +677,20 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
   if (!is_mapping && !is_function)
     return reply(lambda_error(validation_error(validation_message(
         arn_text, "resource", std::string("Member must satisfy regular expression pattern: ") + kTaggableArnPattern))));
+  // Lambda holds no resource in another partition, region or account than the request's.
+  const bool here = arn->partition == "aws" && arn->region == req.region && arn->account == options_.account;
   if (is_function) {
     auto ref = parse_function_ref(arn_text);
-    if (!ref || !ref->qualifier.empty())
+    if (!ref)
       return reply(lambda_error(validation_error(validation_message(
           arn_text, "resource", std::string("Member must satisfy regular expression pattern: ") + kTaggableArnPattern))));
-    if (!functions_.exists(ref->name))
+    if (!ref->qualifier.empty())
+      return reply(lambda_error(invalid_parameter(
+          "Tags on function aliases and versions are not supported. Please specify a function ARN.")));
+    if (!here || !functions_.exists(ref->name))
       return reply(lambda_error(not_found("Function not found: " + arn_text)));
   }
+  if (is_mapping && !here) return reply(lambda_error(not_found("Event source mapping not found: " + arn_text)));
   std::string uuid = is_mapping ? arn->resource.substr(21) : std::string();
   const std::string method = req.method;
   storage::Tags new_tags;
@@ -677,6 +710,10 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
         return reply(lambda_error(invalid_parameter("Could not parse request body into json: tag values must be strings")));
       new_tags.emplace(t.name.GetString(), t.value.GetString());
     }
+    // Recorded for an empty Tags map (LS-API test_tag_exceptions).
+    if (new_tags.empty())
+      return reply(lambda_error(invalid_parameter("An error occurred and the request cannot be processed.")));
+    if (Status s = check_tag_keys(new_tags); !s.is_ok()) return reply(lambda_error(s));
   } else if (method == "DELETE") {
     keys = req.query_params("tagKeys");
     if (keys.empty())
@@ -708,6 +745,11 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
       w.EndObject();
       w.EndObject();
       return json_response(200, std::string(buf.GetString(), buf.GetSize()));
+    }
+    if (method == "POST") {
+      auto held = storage::get_tags(c, key_arn);
+      if (!held) return lambda_error(held.status());
+      if (Status s = check_tag_count(*held, new_tags); !s.is_ok()) return lambda_error(s);
     }
     Status s = method == "POST" ? storage::put_tags(c, key_arn, new_tags) : storage::remove_tags(c, key_arn, keys);
     if (!s.is_ok()) return lambda_error(s);

@@ -769,6 +769,72 @@ TEST_CASE("tag routes refuse a malformed mapping ARN with the taggable-resource 
   }
 }
 
+TEST_CASE("tag routes answer 404 for a mapping ARN of another region or partition or account") {
+  Harness h;
+  const std::string uuid = h.create_sqs();
+  const std::string home = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + uuid;
+  REQUIRE(h.call("POST", "/2017-03-31/tags/" + home, R"({"Tags":{"a":"1"}})").status == 204);
+  for (const std::string& arn : {"arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:" + uuid,
+                                "arn:aws-cn:lambda:us-east-1:123456789012:event-source-mapping:" + uuid,
+                                "arn:aws:lambda:us-east-1:999999999999:event-source-mapping:" + uuid}) {
+    for (const char* method : {"GET", "POST", "DELETE"}) {
+      INFO(arn << " " << method);
+      std::string target = "/2017-03-31/tags/" + arn;
+      if (std::string(method) == "DELETE") target += "?tagKeys=a";
+      check_error(h.call(method, target, R"({"Tags":{"b":"2"}})"), 404, "ResourceNotFoundException",
+                  R"({"Type":"User","Message":"Event source mapping not found: )" + arn + "\"}");
+    }
+  }
+  CHECK(h.call("GET", "/2017-03-31/tags/" + home).body == R"({"Tags":{"a":"1"}})");
+}
+
+TEST_CASE("TagResource refuses more than fifty tags on a mapping counting those it holds") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  auto tags = [](int from, int to) {
+    std::string body = R"({"Tags":{)";
+    for (int i = from; i < to; ++i) body += (i > from ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+    return body + "}}";
+  };
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, tags(0, 51)), "Number of tags exceeds resource tag limit.");
+  CHECK(h.call("GET", "/2017-03-31/tags/" + arn).body == R"({"Tags":{}})");
+  REQUIRE(h.call("POST", "/2017-03-31/tags/" + arn, tags(0, 50)).status == 204);
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, tags(50, 51)), "Number of tags exceeds resource tag limit.");
+  // Setting a key the mapping already has adds no tag.
+  CHECK(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{"k0":"new"}})").status == 204);
+}
+
+TEST_CASE("CreateEventSourceMapping refuses more than fifty tags") {
+  Harness h;
+  std::string tags;
+  for (int i = 0; i < 51; ++i) tags += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings",
+                    R"({"FunctionName":"my-fn","EventSourceArn":")" + std::string(kQueue) + R"(","Tags":{)" + tags + "}}"),
+             "Number of tags exceeds resource tag limit.");
+}
+
+TEST_CASE("tag keys may not start with the reserved aws: prefix in any case") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  for (const char* key : {"aws:team", "AWS:team", "Aws:team"}) {
+    INFO(key);
+    check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, std::string(R"({"Tags":{")") + key + R"(":"a"}})"),
+               "Tag keys starting with 'aws:' are reserved for internal use.");
+    check_ipve(h.call("POST", "/2015-03-31/event-source-mappings",
+                      R"({"FunctionName":"my-fn","EventSourceArn":")" + std::string(kQueue) + R"(","Tags":{")" + key +
+                          R"(":"a"}})"),
+               "Tag keys starting with 'aws:' are reserved for internal use.");
+  }
+  CHECK(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{"awsteam":"a","team:aws":"b"}})").status == 204);
+}
+
+TEST_CASE("TagResource with an empty Tags map is refused with the recorded text") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{}})"),
+             "An error occurred and the request cannot be processed.");
+}
+
 TEST_CASE("TagResource without Tags and UntagResource without tagKeys are validation errors") {
   Harness h;
   const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();

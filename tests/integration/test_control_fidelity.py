@@ -47,6 +47,65 @@ class ControlFidelityTest(ErrorAssertions, unittest.TestCase):
         created = west.create_event_source_mapping(FunctionName="fn", EventSourceArn=west_queue)
         self.assertEqual(created["EventSourceArn"], west_queue)
 
+    # -- 3. tags ------------------------------------------------------------------------------------
+    def test_tag_operations_on_a_mapping_arn_of_another_region_partition_or_account_are_404(self):
+        created = self.lam.create_event_source_mapping(FunctionName="fn",
+                                                       EventSourceArn=create_queue(self.esmd, unique("q")))
+        uuid = created["UUID"]
+        home = mapping_arn(uuid)
+        self.lam.tag_resource(Resource=home, Tags={"team": "a"})
+        for arn in (mapping_arn(uuid, region="eu-west-1"),
+                    f"arn:aws-cn:lambda:us-east-1:{ACCOUNT}:event-source-mapping:{uuid}",
+                    f"arn:aws:lambda:us-east-1:123456789012:event-source-mapping:{uuid}"):
+            with self.subTest(arn=arn):
+                message = f"Event source mapping not found: {arn}"
+                self.assert_client_error(self.lam.list_tags, "ResourceNotFoundException", message, Resource=arn)
+                self.assert_client_error(self.lam.tag_resource, "ResourceNotFoundException", message,
+                                         Resource=arn, Tags={"team": "b"})
+                self.assert_client_error(self.lam.untag_resource, "ResourceNotFoundException", message,
+                                         Resource=arn, TagKeys=["team"])
+        self.assertEqual(self.lam.list_tags(Resource=home)["Tags"], {"team": "a"})
+
+    def test_function_arns_of_another_region_are_404_and_qualified_ones_are_refused(self):
+        west = function_arn("fn", region="eu-west-1")
+        self.assert_client_error(self.lam.list_tags, "ResourceNotFoundException", f"Function not found: {west}",
+                                 Resource=west)
+        self.assert_client_error(self.lam.tag_resource, "ResourceNotFoundException", f"Function not found: {west}",
+                                 Resource=west, Tags={"a": "1"})
+        for qualified in (function_arn("fn") + ":1", function_arn("fn") + ":live"):
+            with self.subTest(arn=qualified):
+                self.assert_client_error(
+                    self.lam.tag_resource, "InvalidParameterValueException",
+                    "Tags on function aliases and versions are not supported. Please specify a function ARN.",
+                    Resource=qualified, Tags={"a": "1"})
+
+    def test_tag_resource_refuses_more_than_fifty_tags_counting_those_held(self):
+        created = self.lam.create_event_source_mapping(FunctionName="fn",
+                                                       EventSourceArn=create_queue(self.esmd, unique("q")))
+        arn = mapping_arn(created["UUID"])
+        message = "Number of tags exceeds resource tag limit."
+        self.assert_client_error(self.lam.tag_resource, "InvalidParameterValueException", message,
+                                 Resource=arn, Tags={f"k{i}": "v" for i in range(51)})
+        self.lam.tag_resource(Resource=arn, Tags={f"k{i}": "v" for i in range(50)})
+        rc, _, err = self.esmd.aws("lambda", "tag-resource", "--resource", arn, "--tags", "one=more")
+        self.assertNotEqual(rc, 0)
+        self.assertIn(message, err)
+        self.lam.tag_resource(Resource=arn, Tags={"k0": "again"})
+        self.assertEqual(len(self.lam.list_tags(Resource=arn)["Tags"]), 50)
+
+    def test_tag_keys_with_the_reserved_aws_prefix_are_refused(self):
+        queue = create_queue(self.esmd, unique("q"))
+        arn = mapping_arn(self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=queue)["UUID"])
+        message = "Tag keys starting with 'aws:' are reserved for internal use."
+        for key in ("aws:team", "AWS:cloudformation:stack-name"):
+            with self.subTest(key=key):
+                self.assert_client_error(self.lam.tag_resource, "InvalidParameterValueException", message,
+                                         Resource=arn, Tags={key: "x"})
+        self.assertEqual(self.lam.list_tags(Resource=arn)["Tags"], {})
+        self.assert_raw_refused(lambda: self.create_raw({"FunctionName": "fn", "EventSourceArn": queue,
+                                                         "Tags": {"aws:team": "x"}}),
+                                "InvalidParameterValueException", message)
+
     # -- 8. an encoded slash in a UUID --------------------------------------------------------------
     def test_a_uuid_with_an_encoded_slash_is_the_mappings_404_not_an_unknown_operation(self):
         for method in ("GET", "PUT", "DELETE"):

@@ -254,8 +254,9 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
       return invalid_parameter("Unsupported starting position for arn type: " + m.event_source_arn);
     if (r.starting_position == "AT_TIMESTAMP" && !r.starting_position_ts)
       return invalid_parameter("Need to specify a timestamp");
+    // Recorded for Kinesis and DynamoDB (kafka.md B.1); esmd words every source alike.
     if (r.starting_position_ts && r.starting_position != "AT_TIMESTAMP")
-      return invalid_parameter("StartingPositionTimestamp is only valid with AT_TIMESTAMP starting position.");
+      return invalid_parameter("Timestamp only valid with StartingPosition AT_TIMESTAMP");
   }
   if (m.kind == SourceKind::kSqs) {
     const int window = m.batching_window_s.value_or(0);
@@ -436,6 +437,9 @@ void LambdaApi::create(Request& req, Reply reply) {
   if (r.present.contains("SelfManagedEventSource") && m.kind != SourceKind::kSelfManagedKafka)
     return reply(lambda_error(invalid_parameter(unsupported("SelfManagedEventSource"))));
   if (Status s = check_source_rules(m, r, true); !s.is_ok()) return reply(lambda_error(s));
+  // The API reference: "StartingPositionTimestamp cannot be in the future". The text is esmd's.
+  if (m.starting_position_ts && *m.starting_position_ts * 1000.0 > static_cast<double>(clock_.now_ms()))
+    return reply(lambda_error(invalid_parameter("StartingPositionTimestamp cannot be in the future.")));
   if (m.kind == SourceKind::kSelfManagedKafka)
     m.extras_json = with_default_consumer_group(m.extras_json, "SelfManagedKafkaEventSourceConfig", m.uuid);
   if (m.kind == SourceKind::kMsk)

@@ -861,6 +861,19 @@ TEST_CASE("CreateEventSourceMapping refuses a source in another region than the 
   CHECK(r.status == 202);
 }
 
+TEST_CASE("AT_TIMESTAMP refuses a StartingPositionTimestamp in the future") {
+  Harness h;  // the FakeClock stands at 1'700'000'000'000 ms
+  auto body = [](const std::string& ts) {
+    return std::string(R"({"FunctionName":"my-fn","EventSourceArn":")") + kStream +
+           R"(","StartingPosition":"AT_TIMESTAMP","StartingPositionTimestamp":)" + ts + "}";
+  };
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body("1700000000.5")),
+             "StartingPositionTimestamp cannot be in the future.");
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body("1800000000")),
+             "StartingPositionTimestamp cannot be in the future.");
+  CHECK(h.call("POST", "/2015-03-31/event-source-mappings", body("1700000000")).status == 202);
+}
+
 // ---- routes and functions ----------------------------------------------------------------------
 
 TEST_CASE("unknown methods and paths answer UnknownOperationException") {

@@ -106,6 +106,35 @@ class ControlFidelityTest(ErrorAssertions, unittest.TestCase):
                                                          "Tags": {"aws:team": "x"}}),
                                 "InvalidParameterValueException", message)
 
+    # -- 4. starting position -----------------------------------------------------------------------
+    def test_a_starting_position_timestamp_in_the_future_is_refused(self):
+        stream = create_stream(self.esmd, unique("s"))
+        future = str(int(time.time()) + 3600)
+        rc, _, err = self.esmd.aws("lambda", "create-event-source-mapping", "--function-name", "fn",
+                                   "--event-source-arn", stream, "--starting-position", "AT_TIMESTAMP",
+                                   "--starting-position-timestamp", future)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("InvalidParameterValueException", err)
+        self.assertIn("StartingPositionTimestamp cannot be in the future.", err)
+        past = int(time.time()) - 3600
+        created = self.lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=stream,
+                                                       StartingPosition="AT_TIMESTAMP",
+                                                       StartingPositionTimestamp=past)
+        self.assertEqual(created["StartingPosition"], "AT_TIMESTAMP")
+
+    def test_a_timestamp_without_at_timestamp_gets_the_recorded_text_for_every_source(self):
+        message = "Timestamp only valid with StartingPosition AT_TIMESTAMP"
+        past = int(time.time()) - 3600
+        self.assert_client_error(self.lam.create_event_source_mapping, "InvalidParameterValueException", message,
+                                 FunctionName="fn", EventSourceArn=create_stream(self.esmd, unique("s")),
+                                 StartingPosition="LATEST", StartingPositionTimestamp=past)
+        self.assert_client_error(self.lam.create_event_source_mapping, "InvalidParameterValueException", message,
+                                 FunctionName="fn", EventSourceArn=create_queue(self.esmd, unique("q")),
+                                 StartingPositionTimestamp=past)
+        self.assert_raw_refused(lambda: self.create_raw(kafka_body(StartingPosition="TRIM_HORIZON",
+                                                                   StartingPositionTimestamp=past)),
+                                "InvalidParameterValueException", message)
+
     # -- 8. an encoded slash in a UUID --------------------------------------------------------------
     def test_a_uuid_with_an_encoded_slash_is_the_mappings_404_not_an_unknown_operation(self):
         for method in ("GET", "PUT", "DELETE"):

@@ -280,7 +280,7 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
   if (!is_create && r.consumer_group_block)
     return invalid_parameter("Unsupported '" + *r.consumer_group_block +
                              ".consumerGroupId' parameter for given event source mapping type");
-  return check_poller_bounds(m.extras_json);
+  return check_poller_bounds(m.extras_json, m.kind);
 }
 
 LambdaApi::LambdaApi(storage::DbWorker& db, FunctionRegistry& functions, const Clock& clock, LambdaOptions options)

@@ -323,6 +323,16 @@ TEST_CASE("provisioned pollers need MinimumPollers at most MaximumPollers") {
   CHECK(rules(SourceKind::kSqs, R"("ProvisionedPollerConfig":{"MinimumPollers":2,"MaximumPollers":5})").is_ok());
 }
 
+TEST_CASE("SQS provisioned pollers start at two on Create and on Update") {
+  for (bool is_create : {true, false}) {
+    check_ipve(rules(SourceKind::kSqs, R"("ProvisionedPollerConfig":{"MinimumPollers":1})", is_create),
+               "1 validation error detected: Value '1' at 'provisionedPollerConfig.minimumPollers' failed to satisfy "
+               "constraint: Member must have value greater than or equal to 2");
+  }
+  CHECK(rules(SourceKind::kSelfManagedKafka, std::string(R"("ProvisionedPollerConfig":{"MinimumPollers":1},)") + kKafkaOk)
+            .is_ok());
+}
+
 TEST_CASE("a timestamp without AT_TIMESTAMP is refused with the recorded text for every source") {
   check_ipve(rules(SourceKind::kSqs, R"("StartingPositionTimestamp":1700000000)"),
              "Timestamp only valid with StartingPosition AT_TIMESTAMP");

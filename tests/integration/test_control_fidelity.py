@@ -135,6 +135,36 @@ class ControlFidelityTest(ErrorAssertions, unittest.TestCase):
                                                                    StartingPositionTimestamp=past)),
                                 "InvalidParameterValueException", message)
 
+    # -- 5. provisioned pollers ---------------------------------------------------------------------
+    def test_sqs_provisioned_pollers_need_two_each_way_while_kafka_may_have_one(self):
+        queue = create_queue(self.esmd, unique("q"))
+
+        def create(body):
+            if boto_has(self.lam, "CreateEventSourceMapping", *body):
+                return lambda: self.lam.create_event_source_mapping(**body)
+            return lambda: self.create_raw(body)
+        for member in ("MinimumPollers", "MaximumPollers"):
+            with self.subTest(member=member):
+                path = "provisionedPollerConfig." + member[0].lower() + member[1:]
+                self.assert_raw_refused(
+                    create({"FunctionName": "fn", "EventSourceArn": queue, "ProvisionedPollerConfig": {member: 1}}),
+                    "InvalidParameterValueException",
+                    f"1 validation error detected: Value '1' at '{path}' failed to satisfy constraint: "
+                    "Member must have value greater than or equal to 2")
+        created = create({"FunctionName": "fn", "EventSourceArn": queue,
+                          "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 2}})()
+        self.assertEqual(created["ProvisionedPollerConfig"], {"MinimumPollers": 2, "MaximumPollers": 2})
+        uuid = created["UUID"]
+        self.assert_raw_refused(
+            lambda: raw_operation(self.esmd, "UpdateEventSourceMapping", "PUT", f"{MAPPINGS}/{uuid}",
+                                  {"ProvisionedPollerConfig": {"MinimumPollers": 1}}),
+            "InvalidParameterValueException",
+            "1 validation error detected: Value '1' at 'provisionedPollerConfig.minimumPollers' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 2")
+        kafka = self.create_raw(kafka_body(servers=(f"{unique('b')}:9092",),
+                                           ProvisionedPollerConfig={"MinimumPollers": 1, "MaximumPollers": 1}))
+        self.assertEqual(kafka["ProvisionedPollerConfig"], {"MinimumPollers": 1, "MaximumPollers": 1})
+
     # -- 8. an encoded slash in a UUID --------------------------------------------------------------
     def test_a_uuid_with_an_encoded_slash_is_the_mappings_404_not_an_unknown_operation(self):
         for method in ("GET", "PUT", "DELETE"):

@@ -58,6 +58,29 @@ std::string unsupported(std::string_view member) {
   return "Unsupported " + std::string(member) + " parameter for given event source mapping type.";
 }
 
+// Lambda's limit of tags on one resource, those it already has included.
+constexpr std::size_t kMaxTags = 50;
+
+// AWS reserves the `aws:` prefix, in any case, for its own tags. The text is esmd's: Lambda's
+// is not recorded.
+Status check_tag_keys(const storage::Tags& tags) {
+  for (const auto& [key, value] : tags) {
+    if (key.size() >= 4 && std::equal(key.begin(), key.begin() + 4, "aws:", [](char a, char b) {
+          return static_cast<char>(a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b;
+        }))
+      return invalid_parameter("Tag keys starting with 'aws:' are reserved for internal use.");
+  }
+  return Status::ok();
+}
+
+// Recorded for TagResource, both at once and one more on top of fifty (LS-API test_tag_limits).
+Status check_tag_count(const storage::Tags& held, const storage::Tags& added) {
+  std::size_t total = held.size();
+  for (const auto& [key, value] : added) total += held.contains(key) ? 0 : 1;
+  if (total > kMaxTags) return invalid_parameter("Number of tags exceeds resource tag limit.");
+  return Status::ok();
+}
+
 // Members that a source kind refuses, in the order esmd checks them.
 constexpr std::array<std::string_view, 16> kCheckedMembers{
     "DestinationConfig", "ParallelizationFactor", "BisectBatchOnFunctionError", "MaximumRetryAttempts",
@@ -231,8 +254,9 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
       return invalid_parameter("Unsupported starting position for arn type: " + m.event_source_arn);
     if (r.starting_position == "AT_TIMESTAMP" && !r.starting_position_ts)
       return invalid_parameter("Need to specify a timestamp");
+    // Recorded for Kinesis and DynamoDB (kafka.md B.1); esmd words every source alike.
     if (r.starting_position_ts && r.starting_position != "AT_TIMESTAMP")
-      return invalid_parameter("StartingPositionTimestamp is only valid with AT_TIMESTAMP starting position.");
+      return invalid_parameter("Timestamp only valid with StartingPosition AT_TIMESTAMP");
   }
   if (m.kind == SourceKind::kSqs) {
     const int window = m.batching_window_s.value_or(0);
@@ -256,19 +280,38 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
   if (!is_create && r.consumer_group_block)
     return invalid_parameter("Unsupported '" + *r.consumer_group_block +
                              ".consumerGroupId' parameter for given event source mapping type");
-  return check_poller_bounds(m.extras_json);
+  return check_poller_bounds(m.extras_json, m.kind);
 }
 
 LambdaApi::LambdaApi(storage::DbWorker& db, FunctionRegistry& functions, const Clock& clock, LambdaOptions options)
     : db_(db), functions_(functions), clock_(clock), options_(std::move(options)) {}
 
+namespace {
+// The path as sent, still percent-encoded. Routes match it, and a segment is decoded only once
+// it is cut out, so that an encoded `/` (%2F) stays inside its segment.
+std::string_view raw_path(const Request& req) {
+  const std::string_view target = req.target;
+  return target.substr(0, target.find('?'));
+}
+
+// The one segment after a collection path ("/uuid" or "/uuid/"), decoded; nullopt when the rest
+// has more segments. `abc%2Fdef` names a mapping that does not exist (AWS's 404), not a route.
+std::optional<std::string> single_segment(std::string_view rest) {
+  if (rest.size() < 2 || rest.front() != '/') return std::nullopt;
+  rest.remove_prefix(1);
+  if (rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos) return std::nullopt;
+  return percent_decode(rest, false);
+}
+}  // namespace
+
 bool LambdaApi::matches(const Request& req) {
-  return req.path.starts_with(kMappingsPath) || req.path.starts_with(kTagsPath) ||
-         req.path.starts_with(kFunctionsPath);
+  const std::string_view path = raw_path(req);
+  return path.starts_with(kMappingsPath) || path.starts_with(kTagsPath) || path.starts_with(kFunctionsPath);
 }
 
 void LambdaApi::handle(Request req, Reply reply) {
-  std::string_view path = req.path;
+  const std::string_view path = raw_path(req);
   const std::string& method = req.method;
   auto unknown = [&] {
     reply(lambda_error({Code::kUnknownOperation, "Unknown operation: " + method + " " + req.path}));
@@ -280,24 +323,19 @@ void LambdaApi::handle(Request req, Reply reply) {
       if (method == "GET") return list(req, std::move(reply));
       return unknown();
     }
-    if (rest.front() != '/') return unknown();
-    std::string uuid(rest.substr(1));
-    if (!uuid.empty() && uuid.back() == '/') uuid.pop_back();
-    if (uuid.find('/') != std::string::npos) return unknown();
-    if (method == "GET") return get(uuid, req, std::move(reply));
-    if (method == "PUT") return update(uuid, req, std::move(reply));
-    if (method == "DELETE") return remove(uuid, req, std::move(reply));
+    auto uuid = single_segment(rest);
+    if (!uuid) return unknown();
+    if (method == "GET") return get(*uuid, req, std::move(reply));
+    if (method == "PUT") return update(*uuid, req, std::move(reply));
+    if (method == "DELETE") return remove(*uuid, req, std::move(reply));
     return unknown();
   }
-  if (path.starts_with(kTagsPath)) return tags(std::string(path.substr(kTagsPath.size())), req, std::move(reply));
+  if (path.starts_with(kTagsPath))
+    return tags(percent_decode(path.substr(kTagsPath.size()), false), req, std::move(reply));
   if (path.starts_with(kFunctionsPath)) {
     std::string_view rest = path.substr(kFunctionsPath.size());
     if ((rest.empty() || rest == "/") && method == "GET") return list_functions(req, std::move(reply));
-    if (rest.size() > 1 && rest.front() == '/' && method == "GET") {
-      std::string name(rest.substr(1));
-      if (!name.empty() && name.back() == '/') name.pop_back();
-      if (name.find('/') == std::string::npos) return get_function(name, req, std::move(reply));
-    }
+    if (auto name = single_segment(rest); name && method == "GET") return get_function(*name, req, std::move(reply));
     return unknown();
   }
   unknown();
@@ -345,6 +383,10 @@ void LambdaApi::create(Request& req, Reply reply) {
   auto parsed = parse_mapping_request(req.body, true);
   if (!parsed) return reply(lambda_error(parsed.status()));
   MappingRequest r = std::move(parsed).value();
+  if (r.tags) {
+    if (Status s = check_tag_keys(*r.tags); !s.is_ok()) return reply(lambda_error(s));
+    if (Status s = check_tag_count({}, *r.tags); !s.is_ok()) return reply(lambda_error(s));
+  }
 
   Mapping m;
   m.uuid = new_uuid();
@@ -355,6 +397,10 @@ void LambdaApi::create(Request& req, Reply reply) {
     if (!kind) return reply(lambda_error(invalid_parameter("Unrecognized event source.")));
     m.kind = *kind;
     m.event_source_arn = *r.event_source_arn;
+    // A mapping polls its source from the function's region, so Lambda refuses a source in
+    // another one (the text recorded in 2016, through CloudFormation).
+    if (parse_arn(m.event_source_arn)->region != req.region)
+      return reply(lambda_error(invalid_parameter("Event source region must match Lambda region " + req.region + ".")));
     if (m.kind == SourceKind::kSqs) m.fifo = m.event_source_arn.ends_with(".fifo");
   } else if (r.bootstrap_servers) {
     m.kind = SourceKind::kSelfManagedKafka;
@@ -391,6 +437,9 @@ void LambdaApi::create(Request& req, Reply reply) {
   if (r.present.contains("SelfManagedEventSource") && m.kind != SourceKind::kSelfManagedKafka)
     return reply(lambda_error(invalid_parameter(unsupported("SelfManagedEventSource"))));
   if (Status s = check_source_rules(m, r, true); !s.is_ok()) return reply(lambda_error(s));
+  // The API reference: "StartingPositionTimestamp cannot be in the future". The text is esmd's.
+  if (m.starting_position_ts && *m.starting_position_ts * 1000.0 > static_cast<double>(clock_.now_ms()))
+    return reply(lambda_error(invalid_parameter("StartingPositionTimestamp cannot be in the future.")));
   if (m.kind == SourceKind::kSelfManagedKafka)
     m.extras_json = with_default_consumer_group(m.extras_json, "SelfManagedKafkaEventSourceConfig", m.uuid);
   if (m.kind == SourceKind::kMsk)
@@ -632,14 +681,20 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
   if (!is_mapping && !is_function)
     return reply(lambda_error(validation_error(validation_message(
         arn_text, "resource", std::string("Member must satisfy regular expression pattern: ") + kTaggableArnPattern))));
+  // Lambda holds no resource in another partition, region or account than the request's.
+  const bool here = arn->partition == "aws" && arn->region == req.region && arn->account == options_.account;
   if (is_function) {
     auto ref = parse_function_ref(arn_text);
-    if (!ref || !ref->qualifier.empty())
+    if (!ref)
       return reply(lambda_error(validation_error(validation_message(
           arn_text, "resource", std::string("Member must satisfy regular expression pattern: ") + kTaggableArnPattern))));
-    if (!functions_.exists(ref->name))
+    if (!ref->qualifier.empty())
+      return reply(lambda_error(invalid_parameter(
+          "Tags on function aliases and versions are not supported. Please specify a function ARN.")));
+    if (!here || !functions_.exists(ref->name))
       return reply(lambda_error(not_found("Function not found: " + arn_text)));
   }
+  if (is_mapping && !here) return reply(lambda_error(not_found("Event source mapping not found: " + arn_text)));
   std::string uuid = is_mapping ? arn->resource.substr(21) : std::string();
   const std::string method = req.method;
   storage::Tags new_tags;
@@ -659,6 +714,10 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
         return reply(lambda_error(invalid_parameter("Could not parse request body into json: tag values must be strings")));
       new_tags.emplace(t.name.GetString(), t.value.GetString());
     }
+    // Recorded for an empty Tags map (LS-API test_tag_exceptions).
+    if (new_tags.empty())
+      return reply(lambda_error(invalid_parameter("An error occurred and the request cannot be processed.")));
+    if (Status s = check_tag_keys(new_tags); !s.is_ok()) return reply(lambda_error(s));
   } else if (method == "DELETE") {
     keys = req.query_params("tagKeys");
     if (keys.empty())
@@ -690,6 +749,11 @@ void LambdaApi::tags(const std::string& arn_text, Request& req, Reply reply) {
       w.EndObject();
       w.EndObject();
       return json_response(200, std::string(buf.GetString(), buf.GetSize()));
+    }
+    if (method == "POST") {
+      auto held = storage::get_tags(c, key_arn);
+      if (!held) return lambda_error(held.status());
+      if (Status s = check_tag_count(*held, new_tags); !s.is_ok()) return lambda_error(s);
     }
     Status s = method == "POST" ? storage::put_tags(c, key_arn, new_tags) : storage::remove_tags(c, key_arn, keys);
     if (!s.is_ok()) return lambda_error(s);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <utility>
 
 #include "api/errors.h"
 #include "api/model_check.h"
@@ -552,16 +553,34 @@ bool extras_has(const std::string& extras, const std::string& member) {
   return !d.HasParseError() && d.IsObject() && d.HasMember(member.c_str());
 }
 
-Status check_poller_bounds(const std::string& extras) {
+Status check_poller_bounds(const std::string& extras, SourceKind kind) {
   Document d;
   d.Parse(extras.c_str());
   if (d.HasParseError() || !d.IsObject()) return Status::ok();
   auto it = d.FindMember("ProvisionedPollerConfig");
   if (it == d.MemberEnd() || !it->value.IsObject()) return Status::ok();
-  auto mn = it->value.FindMember("MinimumPollers");
-  auto mx = it->value.FindMember("MaximumPollers");
-  if (mn != it->value.MemberEnd() && mx != it->value.MemberEnd() && mn->value.IsInt64() && mx->value.IsInt64() &&
-      mn->value.GetInt64() > mx->value.GetInt64())
+  const Value& config = it->value;
+  auto member = [&](const char* name) -> std::optional<std::int64_t> {
+    auto m = config.FindMember(name);
+    if (m == config.MemberEnd() || !m->value.IsInt64()) return std::nullopt;
+    return m->value.GetInt64();
+  };
+  // The model allows 1..200 and 1..2000 for every source; the service asks SQS for at least two
+  // pollers each way and defaults its minimum to 2, Kafka's to 1 (botocore 1.43 docs).
+  const bool sqs = kind == SourceKind::kSqs;
+  const std::int64_t least = sqs ? 2 : 1;
+  const auto min = member("MinimumPollers");
+  const auto max = member("MaximumPollers");
+  for (const auto& [value, path] : {std::pair{min, "provisionedPollerConfig.minimumPollers"},
+                                    std::pair{max, "provisionedPollerConfig.maximumPollers"}}) {
+    if (value && *value < least)
+      return invalid_parameter(validation_message(std::to_string(*value), path,
+                                                  "Member must have value greater than or equal to " +
+                                                      std::to_string(least)));
+  }
+  if (sqs && config.HasMember("PollerGroupName"))
+    return invalid_parameter("Unsupported PollerGroupName parameter for given event source mapping type.");
+  if (min.value_or(least) > max.value_or(200))
     return invalid_parameter("The minimum number of pollers (MinimumPollers) must be less than or equal to "
                              "the maximum number of pollers (MaximumPollers).");
   return Status::ok();

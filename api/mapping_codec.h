@@ -60,8 +60,10 @@ std::string with_default_consumer_group(const std::string& extras, const std::st
 std::string consumer_group_of(const std::string& extras, const std::string& block);
 // True when the extras hold this member.
 bool extras_has(const std::string& extras, const std::string& member);
-// Validates the MinimumPollers <= MaximumPollers rule of a ProvisionedPollerConfig, if any.
-Status check_poller_bounds(const std::string& extras);
+// The service-level rules of a ProvisionedPollerConfig, if any, for this source: SQS needs at
+// least two pollers each way and has no poller groups; MinimumPollers <= MaximumPollers, an
+// absent member taking the source's default.
+Status check_poller_bounds(const std::string& extras, SourceKind kind);
 
 // The EventSourceMappingConfiguration document. in_list: List omits FilterCriteria when the
 // mapping has a KMS key (control-plane.md §7).

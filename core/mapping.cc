@@ -56,4 +56,9 @@ std::optional<MappingState> mapping_state_from_string(std::string_view s) {
 
 std::string mapping_arn_of(const Mapping& m) { return mapping_arn(m.region, m.account, m.uuid); }
 
+std::string source_region_of(const Mapping& m) {
+  auto arn = parse_arn(m.event_source_arn);
+  return arn && !arn->region.empty() ? arn->region : m.region;
+}
+
 }  // namespace esm

@@ -73,4 +73,9 @@ struct Mapping {
 
 std::string mapping_arn_of(const Mapping& m);
 
+// The region events name as `awsRegion`: the source ARN's, or the mapping's own for a source
+// without an ARN (self-managed Kafka). Lambda refuses a source in another region than the
+// function's, but a row written before esmd did may still hold one.
+std::string source_region_of(const Mapping& m);
+
 }  // namespace esm

@@ -30,7 +30,7 @@ void register_kinesis_poller(PollerRegistry& registry, kinesis::StreamEngine& st
 }
 
 KinesisPartitionSource::KinesisPartitionSource(kinesis::StreamEngine& streams, const Mapping& mapping)
-    : streams_(streams), stream_arn_(mapping.event_source_arn), region_(mapping.region) {
+    : streams_(streams), stream_arn_(mapping.event_source_arn), region_(source_region_of(mapping)) {
   std::string fn = "function";
   if (auto ref = parse_function_ref(mapping.function_arn)) fn = ref->name;
   role_arn_ = "arn:aws:iam::" + mapping.account + ":role/" + fn + "-role";

@@ -769,6 +769,72 @@ TEST_CASE("tag routes refuse a malformed mapping ARN with the taggable-resource 
   }
 }
 
+TEST_CASE("tag routes answer 404 for a mapping ARN of another region or partition or account") {
+  Harness h;
+  const std::string uuid = h.create_sqs();
+  const std::string home = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + uuid;
+  REQUIRE(h.call("POST", "/2017-03-31/tags/" + home, R"({"Tags":{"a":"1"}})").status == 204);
+  for (const std::string& arn : {"arn:aws:lambda:eu-west-1:123456789012:event-source-mapping:" + uuid,
+                                "arn:aws-cn:lambda:us-east-1:123456789012:event-source-mapping:" + uuid,
+                                "arn:aws:lambda:us-east-1:999999999999:event-source-mapping:" + uuid}) {
+    for (const char* method : {"GET", "POST", "DELETE"}) {
+      INFO(arn << " " << method);
+      std::string target = "/2017-03-31/tags/" + arn;
+      if (std::string(method) == "DELETE") target += "?tagKeys=a";
+      check_error(h.call(method, target, R"({"Tags":{"b":"2"}})"), 404, "ResourceNotFoundException",
+                  R"({"Type":"User","Message":"Event source mapping not found: )" + arn + "\"}");
+    }
+  }
+  CHECK(h.call("GET", "/2017-03-31/tags/" + home).body == R"({"Tags":{"a":"1"}})");
+}
+
+TEST_CASE("TagResource refuses more than fifty tags on a mapping counting those it holds") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  auto tags = [](int from, int to) {
+    std::string body = R"({"Tags":{)";
+    for (int i = from; i < to; ++i) body += (i > from ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+    return body + "}}";
+  };
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, tags(0, 51)), "Number of tags exceeds resource tag limit.");
+  CHECK(h.call("GET", "/2017-03-31/tags/" + arn).body == R"({"Tags":{}})");
+  REQUIRE(h.call("POST", "/2017-03-31/tags/" + arn, tags(0, 50)).status == 204);
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, tags(50, 51)), "Number of tags exceeds resource tag limit.");
+  // Setting a key the mapping already has adds no tag.
+  CHECK(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{"k0":"new"}})").status == 204);
+}
+
+TEST_CASE("CreateEventSourceMapping refuses more than fifty tags") {
+  Harness h;
+  std::string tags;
+  for (int i = 0; i < 51; ++i) tags += (i ? "," : "") + ("\"k" + std::to_string(i) + "\":\"v\"");
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings",
+                    R"({"FunctionName":"my-fn","EventSourceArn":")" + std::string(kQueue) + R"(","Tags":{)" + tags + "}}"),
+             "Number of tags exceeds resource tag limit.");
+}
+
+TEST_CASE("tag keys may not start with the reserved aws: prefix in any case") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  for (const char* key : {"aws:team", "AWS:team", "Aws:team"}) {
+    INFO(key);
+    check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, std::string(R"({"Tags":{")") + key + R"(":"a"}})"),
+               "Tag keys starting with 'aws:' are reserved for internal use.");
+    check_ipve(h.call("POST", "/2015-03-31/event-source-mappings",
+                      R"({"FunctionName":"my-fn","EventSourceArn":")" + std::string(kQueue) + R"(","Tags":{")" + key +
+                          R"(":"a"}})"),
+               "Tag keys starting with 'aws:' are reserved for internal use.");
+  }
+  CHECK(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{"awsteam":"a","team:aws":"b"}})").status == 204);
+}
+
+TEST_CASE("TagResource with an empty Tags map is refused with the recorded text") {
+  Harness h;
+  const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
+  check_ipve(h.call("POST", "/2017-03-31/tags/" + arn, R"({"Tags":{}})"),
+             "An error occurred and the request cannot be processed.");
+}
+
 TEST_CASE("TagResource without Tags and UntagResource without tagKeys are validation errors") {
   Harness h;
   const std::string arn = "arn:aws:lambda:us-east-1:123456789012:event-source-mapping:" + h.create_sqs();
@@ -776,6 +842,36 @@ TEST_CASE("TagResource without Tags and UntagResource without tagKeys are valida
               R"({"message":"1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null"})");
   check_error(h.call("DELETE", "/2017-03-31/tags/" + arn), 400, "ValidationException",
               R"({"message":"1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null"})");
+}
+
+TEST_CASE("CreateEventSourceMapping refuses a source in another region than the request's") {
+  Harness h;
+  for (const char* arn : {"arn:aws:sqs:eu-west-1:123456789012:orders", "arn:aws:kinesis:eu-west-1:123456789012:stream/s",
+                          "arn:aws:sqs::123456789012:orders"}) {
+    INFO(arn);
+    std::string body = std::string(R"({"FunctionName":"my-fn","EventSourceArn":")") + arn + "\"";
+    if (std::string_view(arn).find("kinesis") != std::string_view::npos) body += R"(,"StartingPosition":"LATEST")";
+    check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body + "}"),
+               "Event source region must match Lambda region us-east-1.");
+  }
+  // The same ARN is fine when the request is signed for its region.
+  Response r = h.call("POST", "/2015-03-31/event-source-mappings",
+                      R"({"FunctionName":"my-fn","EventSourceArn":"arn:aws:sqs:eu-west-1:123456789012:orders"})",
+                      "eu-west-1");
+  CHECK(r.status == 202);
+}
+
+TEST_CASE("AT_TIMESTAMP refuses a StartingPositionTimestamp in the future") {
+  Harness h;  // the FakeClock stands at 1'700'000'000'000 ms
+  auto body = [](const std::string& ts) {
+    return std::string(R"({"FunctionName":"my-fn","EventSourceArn":")") + kStream +
+           R"(","StartingPosition":"AT_TIMESTAMP","StartingPositionTimestamp":)" + ts + "}";
+  };
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body("1700000000.5")),
+             "StartingPositionTimestamp cannot be in the future.");
+  check_ipve(h.call("POST", "/2015-03-31/event-source-mappings", body("1800000000")),
+             "StartingPositionTimestamp cannot be in the future.");
+  CHECK(h.call("POST", "/2015-03-31/event-source-mappings", body("1700000000")).status == 202);
 }
 
 // ---- routes and functions ----------------------------------------------------------------------
@@ -793,6 +889,27 @@ TEST_CASE("unknown methods and paths answer UnknownOperationException") {
     CHECK(r.status == 404);
     CHECK(header(r, "X-Amzn-Errortype") == "UnknownOperationException");
   }
+}
+
+TEST_CASE("a UUID carrying an encoded slash is one segment and gets the mapping's 404") {
+  Harness h;
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    INFO(method);
+    check_error(h.call(method, "/2015-03-31/event-source-mappings/abc%2Fdef", "{}"), 404, "ResourceNotFoundException",
+                kNotFoundBody);
+    check_error(h.call(method, "/2015-03-31/event-source-mappings/abc%2fdef/", "{}"), 404,
+                "ResourceNotFoundException", kNotFoundBody);
+  }
+}
+
+TEST_CASE("an encoded mapping UUID is decoded after routing") {
+  Harness h;
+  const std::string uuid = h.create_sqs();
+  std::string encoded;
+  for (char c : uuid) encoded += c == '-' ? std::string("%2D") : std::string(1, c);
+  Response r = h.call("GET", "/2015-03-31/event-source-mappings/" + encoded);
+  CHECK(r.status == 200);
+  CHECK(parse_json(r.body).str("UUID") == uuid);
 }
 
 TEST_CASE("GetFunction and ListFunctions answer for registered functions only") {

@@ -194,7 +194,7 @@ TEST_CASE("AT_TIMESTAMP on a DynamoDB stream is refused naming the stream ARN") 
 TEST_CASE("AT_TIMESTAMP needs a timestamp, and a timestamp needs AT_TIMESTAMP") {
   check_ipve(rules(SourceKind::kKinesis, R"("StartingPosition":"AT_TIMESTAMP")"), "Need to specify a timestamp");
   check_ipve(rules(SourceKind::kKinesis, R"("StartingPosition":"LATEST","StartingPositionTimestamp":1700000000)"),
-             "StartingPositionTimestamp is only valid with AT_TIMESTAMP starting position.");
+             "Timestamp only valid with StartingPosition AT_TIMESTAMP");
   CHECK(rules(SourceKind::kKinesis, R"("StartingPosition":"AT_TIMESTAMP","StartingPositionTimestamp":1700000000)")
             .is_ok());
 }
@@ -321,4 +321,23 @@ TEST_CASE("provisioned pollers need MinimumPollers at most MaximumPollers") {
              "The minimum number of pollers (MinimumPollers) must be less than or equal to the maximum number of "
              "pollers (MaximumPollers).");
   CHECK(rules(SourceKind::kSqs, R"("ProvisionedPollerConfig":{"MinimumPollers":2,"MaximumPollers":5})").is_ok());
+}
+
+TEST_CASE("SQS provisioned pollers start at two on Create and on Update") {
+  for (bool is_create : {true, false}) {
+    check_ipve(rules(SourceKind::kSqs, R"("ProvisionedPollerConfig":{"MinimumPollers":1})", is_create),
+               "1 validation error detected: Value '1' at 'provisionedPollerConfig.minimumPollers' failed to satisfy "
+               "constraint: Member must have value greater than or equal to 2");
+  }
+  CHECK(rules(SourceKind::kSelfManagedKafka, std::string(R"("ProvisionedPollerConfig":{"MinimumPollers":1},)") + kKafkaOk)
+            .is_ok());
+}
+
+TEST_CASE("a timestamp without AT_TIMESTAMP is refused with the recorded text for every source") {
+  check_ipve(rules(SourceKind::kSqs, R"("StartingPositionTimestamp":1700000000)"),
+             "Timestamp only valid with StartingPosition AT_TIMESTAMP");
+  check_ipve(rules(SourceKind::kSelfManagedKafka, R"("StartingPosition":"LATEST","StartingPositionTimestamp":1700000000)"),
+             "Timestamp only valid with StartingPosition AT_TIMESTAMP");
+  check_ipve(rules(SourceKind::kDynamoDb, R"("StartingPosition":"TRIM_HORIZON","StartingPositionTimestamp":1700000000)"),
+             "Timestamp only valid with StartingPosition AT_TIMESTAMP");
 }

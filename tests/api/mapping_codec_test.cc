@@ -468,13 +468,43 @@ TEST_CASE("extras_has reports stored members") {
 }
 
 TEST_CASE("MinimumPollers above MaximumPollers is an InvalidParameterValue") {
-  CHECK(check_poller_bounds(R"({"ProvisionedPollerConfig":{"MinimumPollers":2,"MaximumPollers":2}})").is_ok());
-  CHECK(check_poller_bounds("{}").is_ok());
-  Status s = check_poller_bounds(R"({"ProvisionedPollerConfig":{"MinimumPollers":3,"MaximumPollers":2}})");
+  CHECK(check_poller_bounds(R"({"ProvisionedPollerConfig":{"MinimumPollers":2,"MaximumPollers":2}})", SourceKind::kSqs)
+            .is_ok());
+  CHECK(check_poller_bounds("{}", SourceKind::kSqs).is_ok());
+  Status s = check_poller_bounds(R"({"ProvisionedPollerConfig":{"MinimumPollers":3,"MaximumPollers":2}})",
+                                 SourceKind::kSelfManagedKafka);
   CHECK(s.code() == Code::kInvalidParameter);
   CHECK(s.message() ==
         "The minimum number of pollers (MinimumPollers) must be less than or equal to the maximum number of pollers "
         "(MaximumPollers).");
+}
+
+TEST_CASE("an absent poller bound takes its default before the two are compared") {
+  // MaximumPollers defaults to 200 for every source.
+  CHECK(check_poller_bounds(R"({"ProvisionedPollerConfig":{"MinimumPollers":200}})", SourceKind::kMsk).is_ok());
+  CHECK(check_poller_bounds(R"({"ProvisionedPollerConfig":{"MaximumPollers":1}})", SourceKind::kMsk).is_ok());
+}
+
+TEST_CASE("SQS needs at least two pollers each way while Kafka may have one") {
+  for (const char* member : {"MinimumPollers", "MaximumPollers"}) {
+    const std::string extras = std::string(R"({"ProvisionedPollerConfig":{")") + member + R"(":1}})";
+    INFO(extras);
+    Status s = check_poller_bounds(extras, SourceKind::kSqs);
+    CHECK(s.code() == Code::kInvalidParameter);
+    CHECK(s.message() == std::string("1 validation error detected: Value '1' at 'provisionedPollerConfig.") +
+                             static_cast<char>(member[0] + ('a' - 'A')) + (member + 1) +
+                             "' failed to satisfy constraint: Member must have value greater than or equal to 2");
+    CHECK(check_poller_bounds(extras, SourceKind::kSelfManagedKafka).is_ok());
+    CHECK(check_poller_bounds(extras, SourceKind::kMsk).is_ok());
+  }
+}
+
+TEST_CASE("a poller group is for Kafka only") {
+  const std::string extras = R"({"ProvisionedPollerConfig":{"MinimumPollers":2,"PollerGroupName":"g"}})";
+  Status s = check_poller_bounds(extras, SourceKind::kSqs);
+  CHECK(s.code() == Code::kInvalidParameter);
+  CHECK(s.message() == "Unsupported PollerGroupName parameter for given event source mapping type.");
+  CHECK(check_poller_bounds(extras, SourceKind::kMsk).is_ok());
 }
 
 // ---- encode ----------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
                                       "StartingPosition": "AT_TIMESTAMP"}), "Need to specify a timestamp")
         self.assert_ipve(self.create({"FunctionName": "fn", "EventSourceArn": kinesis_arn("s"),
                                       "StartingPosition": "LATEST", "StartingPositionTimestamp": 1700000000}),
-                         "StartingPositionTimestamp is only valid with AT_TIMESTAMP starting position.")
+                         "Timestamp only valid with StartingPosition AT_TIMESTAMP")
 
     def test_sqs_batch_size_above_10_needs_a_window_on_create_and_on_update_but_streams_do_not(self):
         message = "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"

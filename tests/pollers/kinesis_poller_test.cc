@@ -284,3 +284,18 @@ TEST_CASE("a failure record that cannot be committed keeps the checkpoint below 
   CHECK((*cps)[0].position == 0);
   h.stop(*poller);
 }
+
+TEST_CASE("a Kinesis event names the stream's region whatever region the mapping row holds") {
+  PollerHarness h;
+  const std::string s = h.make_stream("clicks", 1);
+  h.put(s, "k", "r0");
+  Mapping m = h.mapping(SourceKind::kKinesis, s, kUuid);
+  m.region = "eu-west-1";  // a row written before Create refused a source in another region
+  auto poller = h.start(m);
+  REQUIRE_FALSE(h.invoker.events().empty());
+  auto d = parse(h.invoker.events()[0].payload);
+  const auto& record = d["Records"][0];
+  CHECK(std::string(record["awsRegion"].GetString()) == kRegion);
+  CHECK(std::string(record["eventSourceARN"].GetString()) == s);
+  h.stop(*poller);
+}

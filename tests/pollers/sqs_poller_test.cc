@@ -203,3 +203,20 @@ TEST_CASE("a message that matches no filter is deleted without an invocation") {
   CHECK(h.queue_depth(q) == 0);
   h.stop(*poller);
 }
+
+TEST_CASE("an SQS event names the queue's region whatever region the mapping row holds") {
+  PollerHarness h;
+  const std::string q = h.make_queue("orders");
+  h.send(q, "m");
+  Mapping m = h.mapping(SourceKind::kSqs, q, kUuid);
+  m.region = "eu-west-1";  // a row written before Create refused a source in another region
+  auto poller = h.start(m);
+  REQUIRE(h.invoker.events().size() == 1);
+  rapidjson::Document d;
+  d.Parse(h.invoker.events()[0].payload.c_str());
+  REQUIRE(d.IsObject());
+  const auto& record = d["Records"][0];
+  CHECK(std::string(record["awsRegion"].GetString()) == kRegion);
+  CHECK(std::string(record["eventSourceARN"].GetString()) == q);
+  h.stop(*poller);
+}

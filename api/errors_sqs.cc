@@ -37,13 +37,6 @@ SqsWireShape sqs_wire_shape(SqsCode code) {
   return {"InternalError", "InternalError", 500, false};
 }
 
-std::string sqs_printable(std::string_view s) {
-  std::string out(s.substr(0, 256));
-  for (char& c : out)
-    if (c < 0x20 || c > 0x7E) c = '?';
-  return out;
-}
-
 SqsFault sqs_missing_parameter(std::string_view name) {
   return {SqsCode::kMissingParameter, "The request must contain the parameter " + std::string(name) + "."};
 }

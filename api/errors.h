@@ -33,6 +33,7 @@ enum class SqsCode {
   kInvalidAttributeValue,
   kReceiptHandleIsInvalid,
   kMessageNotInflight,
+  kPurgeQueueInProgress,
   kInvalidMessageContents,
   kTooManyEntriesInBatchRequest,
   kEmptyBatchRequest,

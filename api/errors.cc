@@ -74,4 +74,11 @@ std::string validation_message(const std::string& value, const std::string& memb
   return ck.message();
 }
 
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 256));
+  for (char& c : out)
+    if (c < 0x20 || c > 0x7E) c = '?';
+  return out;
+}
+
 }  // namespace esm::api

@@ -36,6 +36,7 @@ enum class SqsCode {
   kInvalidAttributeValue,
   kReceiptHandleIsInvalid,
   kMessageNotInflight,
+  kPurgeQueueInProgress,
   kInvalidMessageContents,
   kTooManyEntriesInBatchRequest,
   kEmptyBatchRequest,
@@ -67,6 +68,7 @@ SqsFault sqs_fault(const Status& s);
 SqsFault sqs_missing_parameter(std::string_view name);
 // Client input echoed in an error message: at most 256 characters, printable ASCII, so that
 // the XML and JSON answers stay well formed.
-std::string sqs_printable(std::string_view s);
+std::string printable(std::string_view s);
+inline std::string sqs_printable(std::string_view s) { return printable(s); }
 
 }  // namespace esm::api

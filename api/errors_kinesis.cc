@@ -104,6 +104,10 @@ const char* type_name(ErrorType type) {
   return "InternalFailure";
 }
 
+WireError unknown_operation(std::string_view name) {
+  return {ErrorType::kUnknownOperation, "The operation " + printable(name) + " is not supported by esmd."};
+}
+
 WireError describe(const KinesisError& e) {
   switch (e.kind) {
     case ErrorKind::kStreamNotFound:

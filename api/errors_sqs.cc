@@ -19,6 +19,9 @@ SqsWireShape sqs_wire_shape(SqsCode code) {
     case SqsCode::kReceiptHandleIsInvalid: return {"ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", 400, true};
     case SqsCode::kMessageNotInflight:
       return {"AWS.SimpleQueueService.MessageNotInflight", "MessageNotInflight", 400, true};
+    // The query-era reference gave 403; today's API reference and the JSON protocol say 400.
+    case SqsCode::kPurgeQueueInProgress:
+      return {"AWS.SimpleQueueService.PurgeQueueInProgress", "PurgeQueueInProgress", 400, true};
     case SqsCode::kInvalidMessageContents: return {"InvalidMessageContents", "InvalidMessageContents", 400, true};
     case SqsCode::kTooManyEntriesInBatchRequest:
       return {"AWS.SimpleQueueService.TooManyEntriesInBatchRequest", "TooManyEntriesInBatchRequest", 400, true};
@@ -35,13 +38,6 @@ SqsWireShape sqs_wire_shape(SqsCode code) {
     case SqsCode::kInternalError: break;
   }
   return {"InternalError", "InternalError", 500, false};
-}
-
-std::string sqs_printable(std::string_view s) {
-  std::string out(s.substr(0, 256));
-  for (char& c : out)
-    if (c < 0x20 || c > 0x7E) c = '?';
-  return out;
 }
 
 SqsFault sqs_missing_parameter(std::string_view name) {
@@ -70,6 +66,9 @@ std::optional<SqsFault> queue_fault(const Error& e) {
     case ErrorKind::kInvalidAttributeName: return SqsFault{SqsCode::kInvalidAttributeName, "Unknown Attribute " + name + "."};
     case ErrorKind::kInvalidAttributeValue:
       return SqsFault{SqsCode::kInvalidAttributeValue, "Invalid value for the parameter " + name + "."};
+    case ErrorKind::kPurgeQueueInProgress:
+      return SqsFault{SqsCode::kPurgeQueueInProgress,
+                      "Only one PurgeQueue operation on " + name + " is allowed every 60 seconds."};
     case ErrorKind::kInvalidTag:
       return SqsFault{SqsCode::kInvalidParameterValue, "Tag key or value contains invalid characters."};
     case ErrorKind::kTooManyTags:

@@ -681,7 +681,8 @@ bool expand(const Value& obj, const std::vector<std::string>& prefix, std::vecto
 
 // The alternatives of every filter merged into one path trie, so one walk over the event finds
 // the leaves of every field. A Requirement is one field of one alternative: a leaf at its path
-// accepted by one of its matchers, or (absent_ok, from exists: false) no leaf there at all.
+// accepted by one of its matchers, or (absent_ok, from exists: false) no leaf there that could
+// sit beside the leaves picked for the fields before it (see consistent_pick()).
 struct EventFilter::Program {
   struct Edge {
     std::string segment;
@@ -699,6 +700,10 @@ struct EventFilter::Program {
   struct Requirement {
     std::vector<Matcher> matchers;
     bool absent_ok = false;
+    // The dotted path. event-ruler walks a pattern's fields in this order and judges
+    // exists: false against the array elements the fields before it were matched in; an
+    // alternative lists its requirements sorted by it.
+    std::string key;
   };
 
   std::vector<Node> nodes{Node{}};  // nodes[0]: the event's root object
@@ -748,6 +753,11 @@ struct RequirementState {
   bool free = false;      // a leaf outside any array was accepted: no same-element constraint
   bool overflow = false;  // more than kMaxCandidates accepted leaves inside arrays
   std::uint32_t candidates = 0;
+  // For exists: false, every leaf at the path, accepted or not: one outside any array means the
+  // field is never absent; those inside arrays are Scratch::present.
+  bool unarrayed_leaf = false;
+  bool present_overflow = false;
+  std::uint32_t present = 0;
 };
 
 // An array or object being walked: the next element or member to visit.
@@ -766,11 +776,17 @@ struct Scratch {
   std::vector<Coord> stack;
   std::vector<Coord> coords;
   std::vector<Candidate> candidates;
+  std::vector<Candidate> present;  // leaves inside arrays at the paths of exists: false fields
   std::vector<std::uint32_t> pending;
+  std::vector<std::uint8_t> may_be_absent;  // per pending requirement
   std::vector<std::uint32_t> order;  // candidate indices grouped by pending requirement
   std::vector<std::uint32_t> begin;  // per pending requirement: its range in order
-  std::vector<std::uint32_t> chosen;
+  std::vector<std::uint32_t> pos;     // per pending requirement: the next option to try
+  std::vector<std::uint32_t> picked;  // per pending requirement: a candidate, or kAbsent
 };
+
+constexpr std::uint32_t kAbsent = UINT32_MAX;  // picked: the field's absence (exists: false)
+constexpr std::uint32_t kNoCoords = UINT32_MAX;
 
 Scratch& scratch() {
   thread_local Scratch s;
@@ -785,7 +801,7 @@ class Walker {
   // nest as deep as their producer likes, the thread's stack stays flat.
   void walk(std::uint32_t root, const Value& event) {
     s_.frames.clear();
-    visit(root, event);
+    visit(root, event, false);
     while (!s_.frames.empty()) {
       Frame& f = s_.frames.back();
       const Value& container = *f.value;
@@ -797,7 +813,7 @@ class Walker {
           continue;
         }
         s_.stack.back().index = f.next;
-        visit(node, container[f.next++]);  // may grow frames: f is not used after this
+        visit(node, container[f.next++], true);  // may grow frames: f is not used after this
       } else {
         if (f.next == container.MemberCount()) {
           s_.frames.pop_back();
@@ -805,20 +821,23 @@ class Walker {
         }
         const auto& member = container.MemberBegin()[f.next++];
         const std::uint32_t n = descend(node, str(member.name));
-        if (n != Program::kNone) visit(n, member.value);
+        if (n != Program::kNone) visit(n, member.value, false);
       }
     }
   }
 
  private:
-  void visit(std::uint32_t node, const Value& v) {
+  void visit(std::uint32_t node, const Value& v, bool in_array) {
     if (v.IsArray()) {
       s_.stack.push_back(Coord{&v, 0});
       s_.frames.push_back(Frame{&v, node, 0, true});
     } else if (v.IsObject()) {
       if (!p_.nodes[node].children.empty()) s_.frames.push_back(Frame{&v, node, 0, false});
     } else {
-      leaf(node, v);
+      // event-ruler ties a value to an array element only when the element is an object or an
+      // array: a scalar element carries the elements of the arrays around its array, not its own
+      // index, so {"a": [{"b": 1}, "x"]} matches {"a": ["x"], "a.b": [1]}.
+      leaf(node, v, s_.stack.size() - (in_array ? 1 : 0));
     }
   }
 
@@ -838,14 +857,35 @@ class Walker {
     }
   }
 
-  void leaf(std::uint32_t node, const Value& value) {
+  // The leaf's coordinates: the first `depth` entries of the open-array stack, copied once.
+  std::uint32_t coords_of(std::size_t depth, std::uint32_t& first) {
+    if (first == kNoCoords) {
+      first = static_cast<std::uint32_t>(s_.coords.size());
+      s_.coords.insert(s_.coords.end(), s_.stack.begin(), s_.stack.begin() + static_cast<std::ptrdiff_t>(depth));
+    }
+    return first;
+  }
+
+  void leaf(std::uint32_t node, const Value& value, std::size_t depth) {
     const auto& reqs = p_.nodes[node].requirements;
     if (reqs.empty()) return;
     const Leaf v(value);
+    const auto count = static_cast<std::uint32_t>(depth);
+    std::uint32_t first = kNoCoords;
     for (std::uint32_t r : reqs) {
       RequirementState& st = s_.state[r];
       st.has_leaf = true;
       if (st.free) continue;
+      if (p_.requirements[r].absent_ok) {
+        if (depth == 0) {
+          st.unarrayed_leaf = true;
+        } else if (st.present == kMaxCandidates) {
+          st.present_overflow = true;
+        } else {
+          ++st.present;
+          s_.present.push_back(Candidate{r, coords_of(depth, first), count});
+        }
+      }
       bool accepted = false;
       for (const Matcher& m : p_.requirements[r].matchers) {
         if (accepts(m, v)) {
@@ -854,7 +894,7 @@ class Walker {
         }
       }
       if (!accepted) continue;
-      if (s_.stack.empty()) {
+      if (depth == 0) {
         st.free = true;
         continue;
       }
@@ -863,9 +903,7 @@ class Walker {
         continue;
       }
       ++st.candidates;
-      s_.candidates.push_back(Candidate{r, static_cast<std::uint32_t>(s_.coords.size()),
-                                        static_cast<std::uint32_t>(s_.stack.size())});
-      s_.coords.insert(s_.coords.end(), s_.stack.begin(), s_.stack.end());
+      s_.candidates.push_back(Candidate{r, coords_of(depth, first), count});
     }
   }
 
@@ -881,10 +919,25 @@ bool compatible(const Scratch& s, const Candidate& a, const Candidate& b) {
   return true;
 }
 
-// Picks one candidate per pending requirement, all pairwise compatible (filtering.md §3.2: fields
-// reached through one array must be satisfied by the same element). Depth-first with a budget;
-// past the budget the record counts as a match, so a pathological event is delivered rather than
-// deleted.
+// Whether exists: false holds for the pending requirement at level k: no leaf at its path could
+// sit beside the leaves picked for the fields before it (event-ruler's ACFinder asks whether
+// the key occurs in an element consistent with the match so far). With nothing picked yet, any
+// leaf is a consistent one.
+bool absent_at(const Scratch& s, std::size_t k) {
+  for (const Candidate& leaf : s.present) {
+    if (leaf.requirement != s.pending[k]) continue;
+    bool beside = true;
+    for (std::size_t j = 0; j < k && beside; ++j)
+      if (s.picked[j] != kAbsent) beside = compatible(s, s.candidates[s.picked[j]], leaf);
+    if (beside) return false;
+  }
+  return true;
+}
+
+// Picks, for each pending requirement in key order, one accepted leaf or (exists: false) its
+// absence, all picked leaves pairwise compatible (filtering.md §3.2: fields reached through one
+// array must be satisfied by the same element). Depth-first with a budget; past the budget the
+// record counts as a match, so a pathological event is delivered rather than deleted.
 bool consistent_pick(Scratch& s) {
   const std::size_t n = s.pending.size();
   s.begin.assign(n + 1, 0);
@@ -895,27 +948,36 @@ bool consistent_pick(Scratch& s) {
       if (s.candidates[c].requirement == s.pending[k]) s.order.push_back(c);
   }
   s.begin[n] = static_cast<std::uint32_t>(s.order.size());
-  s.chosen.assign(n, 0);
+  s.pos.assign(n, 0);
+  s.picked.assign(n, kAbsent);
   std::size_t budget = kSearchBudget;
   std::size_t k = 0;
-  std::vector<std::uint32_t>& pos = s.chosen;  // per level: next index into order to try
-  pos[0] = s.begin[0];
+  s.pos[0] = s.begin[0];
   while (true) {
     if (budget-- == 0) return true;
     bool placed = false;
-    while (pos[k] < s.begin[k + 1]) {
-      const Candidate& c = s.candidates[s.order[pos[k]]];
+    // Options of level k: its candidates, then (pos == begin[k + 1]) its absence.
+    while (!placed && s.pos[k] <= s.begin[k + 1]) {
+      const std::uint32_t option = s.pos[k]++;
+      if (option == s.begin[k + 1]) {
+        if (s.may_be_absent[k] && absent_at(s, k)) {
+          s.picked[k] = kAbsent;
+          placed = true;
+        }
+        continue;
+      }
+      const std::uint32_t c = s.order[option];
       bool ok = true;
-      for (std::size_t j = 0; j < k && ok; ++j) ok = compatible(s, s.candidates[s.order[pos[j] - 1]], c);
-      ++pos[k];
+      for (std::size_t j = 0; j < k && ok; ++j)
+        if (s.picked[j] != kAbsent) ok = compatible(s, s.candidates[s.picked[j]], s.candidates[c]);
       if (ok) {
+        s.picked[k] = c;
         placed = true;
-        break;
       }
     }
     if (placed) {
       if (++k == n) return true;
-      pos[k] = s.begin[k];
+      s.pos[k] = s.begin[k];
     } else {
       if (k == 0) return false;
       --k;
@@ -925,17 +987,26 @@ bool consistent_pick(Scratch& s) {
 
 bool alternative_holds(const Program& p, const std::vector<std::uint32_t>& alt, Scratch& s) {
   s.pending.clear();
-  for (std::uint32_t r : alt) {
+  s.may_be_absent.clear();
+  bool absence_to_judge = false;
+  for (std::uint32_t r : alt) {  // in key order
     const RequirementState& st = s.state[r];
     if (st.free) continue;
-    if (!st.has_leaf && p.requirements[r].absent_ok) continue;
-    if (st.candidates == 0) return false;
+    const bool absent_ok = p.requirements[r].absent_ok;
+    if (!st.has_leaf && absent_ok) continue;
+    // Leaves only inside arrays: absent where they sit in other elements than the fields before.
+    const bool may_be_absent = absent_ok && !st.unarrayed_leaf;
+    if (st.candidates == 0 && !may_be_absent) return false;
+    absence_to_judge = absence_to_judge || may_be_absent;
     s.pending.push_back(r);
+    s.may_be_absent.push_back(may_be_absent ? 1 : 0);
   }
-  if (s.pending.size() <= 1 || consistent_pick(s)) return true;
-  // A field with more accepted leaves inside arrays than were kept might have paired with the
-  // ones dropped: count it as a match (deliver rather than delete), as for the search budget.
-  return std::any_of(s.pending.begin(), s.pending.end(), [&](std::uint32_t r) { return s.state[r].overflow; });
+  if ((s.pending.size() <= 1 && !absence_to_judge) || consistent_pick(s)) return true;
+  // A field with more leaves inside arrays than were kept might have paired (or, for
+  // exists: false, failed to pair) with the ones dropped: count it as a match (deliver rather
+  // than delete), as for the search budget.
+  return std::any_of(s.pending.begin(), s.pending.end(),
+                     [&](std::uint32_t r) { return s.state[r].overflow || s.state[r].present_overflow; });
 }
 
 std::string pattern_error(const std::string& pattern, Program& program) {
@@ -956,6 +1027,7 @@ std::string pattern_error(const std::string& pattern, Program& program) {
     for (const FieldSpec& f : alt) {
       Program::Requirement r;
       if (!lists.compile(*f.list, r.matchers, r.absent_ok)) return why;
+      for (std::size_t i = 0; i < f.path.size(); ++i) r.key += (i == 0 ? "" : ".") + f.path[i];
       std::uint32_t node = 0;
       for (const auto& seg : f.path) node = program.add_child(node, seg);
       const auto index = static_cast<std::uint32_t>(program.requirements.size());
@@ -963,6 +1035,9 @@ std::string pattern_error(const std::string& pattern, Program& program) {
       program.nodes[node].requirements.push_back(index);
       reqs.push_back(index);
     }
+    std::stable_sort(reqs.begin(), reqs.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return program.requirements[a].key < program.requirements[b].key;
+    });
     program.alternatives.push_back(std::move(reqs));
   }
   return {};
@@ -1004,6 +1079,7 @@ bool EventFilter::matches(const Value& event) const {
   s.stack.clear();
   s.coords.clear();
   s.candidates.clear();
+  s.present.clear();
   Walker(p, s).walk(0, event);
   for (const auto& alt : p.alternatives)
     if (alternative_holds(p, alt, s)) return true;

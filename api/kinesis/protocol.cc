@@ -77,7 +77,7 @@ bool KinesisApi::matches(const Request& req) { return req.header("x-amz-target")
 void KinesisApi::handle(Request req, Reply reply) {
   const std::string_view name = req.header("x-amz-target").substr(kTargetPrefix.size());
   const auto found = operations().find(name);
-  if (found == operations().end()) return reply(error_response({ErrorType::kUnknownOperation, ""}));
+  if (found == operations().end()) return reply(error_response(unknown_operation(name)));
   const Operation& op = found->second;
   // Puts, the hot path, are parsed whole here into PutInputs, in a document whose memory is on
   // the stack; the other operations hand their document to the job.

@@ -4,6 +4,7 @@
 // api/errors_kinesis.cc.
 
 #include <string>
+#include <string_view>
 
 #include "api/http.h"
 #include "services/kinesis/error.h"
@@ -32,6 +33,9 @@ struct WireError {
 const char* type_name(ErrorType type);
 // The type and AWS's wording of a service error.
 WireError describe(const esm::kinesis::KinesisError& e);
+// A target esmd does not serve (resharding, enhanced fan-out, ... or no Kinesis operation at
+// all): AWS's type, with a message naming the operation so that the CLI's reason is not blank.
+WireError unknown_operation(std::string_view name);
 // An application/x-amz-json-1.1 answer with this body.
 Response json_response(std::string body);
 // The error as Kinesis sends it: HTTP status, x-amzn-ErrorType and {"__type", "message"}.

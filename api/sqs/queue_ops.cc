@@ -90,7 +90,7 @@ OpResult set_queue_attributes(OpContext& ctx) {
 OpResult purge_queue(OpContext& ctx) {
   auto q = ctx.queue();
   if (!q) return q.error();
-  if (auto r = ctx.queues.purge(ctx.c, **q); !r) return sqs_fault(r.error());
+  if (auto r = ctx.queues.purge(ctx.c, **q, ctx.now); !r) return sqs_fault(r.error());
   return Answer::kNow;
 }
 

@@ -34,6 +34,7 @@ enum class ErrorKind {
   kOutOfRange,                   // name: the parameter; number: as given; min, max: the range
   kInvalidReceiptHandle,         // value: the handle
   kMessageNotInflight,
+  kPurgeQueueInProgress,         // name: the queue
   kInternal,                     // the database failed; value: the storage layer's reason
 };
 

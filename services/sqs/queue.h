@@ -114,6 +114,8 @@ struct Queue {
   std::int64_t created_ms = 0;
   std::int64_t modified_ms = 0;
   std::int64_t next_sequence = 0;
+  // The last PurgeQueue, in memory only: a restart forgets it, and the next purge is allowed.
+  std::optional<std::int64_t> purged_ms;
 
   std::map<std::int64_t, Message> messages;  // by rowid: send order
   std::unordered_map<std::string, int> groups_in_flight;  // FIFO group -> in-flight count

@@ -88,6 +88,7 @@ const char* kind_name(ErrorKind k) {
     case ErrorKind::kOutOfRange: return "OutOfRange";
     case ErrorKind::kInvalidReceiptHandle: return "InvalidReceiptHandle";
     case ErrorKind::kMessageNotInflight: return "MessageNotInflight";
+    case ErrorKind::kPurgeQueueInProgress: return "PurgeQueueInProgress";
     case ErrorKind::kInternal: return "Internal";
   }
   return "Unknown";
@@ -330,11 +331,13 @@ Expected<void, Error> QueueEngine::untag(Connection& c, Queue& q, const std::vec
   return {};
 }
 
-Expected<void, Error> QueueEngine::purge(Connection& c, Queue& q) {
+Expected<void, Error> QueueEngine::purge(Connection& c, Queue& q, std::int64_t now_ms) {
   db_.assert_on_worker();
+  if (q.purged_ms && now_ms - *q.purged_ms < kPurgeIntervalMs) return Error{ErrorKind::kPurgeQueueInProgress, q.name};
   if (Status s = storage::delete_message_rows_of(c, q.id); !s.is_ok()) return Error::internal(s);
   q.messages.clear();
   q.groups_in_flight.clear();
+  q.purged_ms = now_ms;
   return {};
 }
 

@@ -70,7 +70,8 @@ class QueueEngine {
   Expected<void, Error> delete_message(Connection& c, Queue& q, const std::string& receipt_handle);
   Expected<void, Error> change_visibility(Connection& c, Queue& q, const std::string& receipt_handle, int timeout_s,
                                           std::int64_t now_ms);
-  Expected<void, Error> purge(Connection& c, Queue& q);
+  // kPurgeQueueInProgress within kPurgeIntervalMs of the queue's last purge.
+  Expected<void, Error> purge(Connection& c, Queue& q, std::int64_t now_ms);
   // Ends the long polls of this owner (after the commit) with no messages.
   void cancel_waiters(const std::string& owner);
   // Makes received messages visible again now (a poller that received them after it stopped).

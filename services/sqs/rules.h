@@ -21,6 +21,8 @@ inline constexpr std::size_t kMaxBatchPayload = 1048576;
 inline constexpr std::int64_t kDedupWindowMs = 5 * 60 * 1000;
 inline constexpr int kMaxVisibilityTimeoutS = 43200;
 inline constexpr std::size_t kMaxTags = 50;
+// SQS takes one PurgeQueue a queue a minute, the time its deletion may take.
+inline constexpr std::int64_t kPurgeIntervalMs = 60 * 1000;
 
 // XML 1.0 characters, the set SQS accepts in bodies and attribute values.
 bool valid_text(std::string_view s);

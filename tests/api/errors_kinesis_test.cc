@@ -73,3 +73,13 @@ TEST_CASE("an expired iterator names both times as Java prints them, and the tol
         "Tue Nov 14 22:20:00 UTC 2023 which is further in the future than the tolerated delay of 300000 "
         "milliseconds.");
 }
+
+TEST_CASE("an operation esmd does not serve is UnknownOperationException naming it, echoed printable") {
+  using api::kinesis_wire::ErrorType;
+  const auto split = api::kinesis_wire::unknown_operation("SplitShard");
+  CHECK(split.type == ErrorType::kUnknownOperation);
+  CHECK(split.message == "The operation SplitShard is not supported by esmd.");
+  CHECK(api::kinesis_wire::unknown_operation("Caf\xc3\xa9").message == "The operation Caf?? is not supported by esmd.");
+  CHECK(api::kinesis_wire::unknown_operation(std::string(300, 'A')).message.size() ==
+        std::string("The operation  is not supported by esmd.").size() + 256);
+}

@@ -31,6 +31,8 @@ TEST_CASE("the queue service's typed errors are worded as SQS words them") {
        "The input receipt handle \"x?y\" is not a valid receipt handle."},
       {Error{ErrorKind::kMessageNotInflight}, SqsCode::kMessageNotInflight,
        "Message does not exist or is not available for visibility timeout change."},
+      {Error{ErrorKind::kPurgeQueueInProgress, "orders"}, SqsCode::kPurgeQueueInProgress,
+       "Only one PurgeQueue operation on orders is allowed every 60 seconds."},
   };
   for (const auto& row : rows) {
     INFO(sqs::kind_name(row.error.kind));
@@ -46,6 +48,11 @@ TEST_CASE("each SQS code has its query code, JSON type, HTTP status and fault si
   CHECK(std::string(missing.json_type) == "QueueDoesNotExist");
   CHECK(missing.status == 400);
   CHECK(missing.sender_fault);
+  const SqsWireShape purge = sqs_wire_shape(SqsCode::kPurgeQueueInProgress);
+  CHECK(std::string(purge.query_code) == "AWS.SimpleQueueService.PurgeQueueInProgress");
+  CHECK(std::string(purge.json_type) == "PurgeQueueInProgress");
+  CHECK(purge.status == 400);
+  CHECK(purge.sender_fault);
   const SqsWireShape internal = sqs_wire_shape(sqs_fault(internal_error("disk")).code);
   CHECK(internal.status == 500);
   CHECK_FALSE(internal.sender_fault);

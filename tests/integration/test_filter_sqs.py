@@ -131,6 +131,32 @@ class FilterCliTest(PollerTestCase):
         bodies = self.delivered_after(url, good_bodies + [json.dumps(b) for b in bad], good_bodies)
         self.assertEqual(sorted(bodies), sorted(good_bodies))
 
+    def test_nested_arrays_follow_event_ruler_same_element_rules(self):
+        # exists: false on a field inside arrays (of arrays) of objects holds when the element the
+        # earlier-sorted field matched in lacks it ("sku" < "wrap"), and a scalar array element is
+        # not tied to its own index (aws/event-ruler's ACFinder and Event; filter_test.cc).
+        url, arn = self.make_queue()
+        gift_free = {"body": {"orders": {"sku": ["A-1"], "wrap": [{"exists": False}]}}}
+        vip_level = {"body": {"tags": ["vip"], "tags.level": [{"numeric": [">", 2]}]}}
+        self.cli_create(arn, "--batch-size", "10", "--filter-criteria", criteria(gift_free, vip_level))
+        good = [
+            {"orders": [{"sku": "A-1"}, {"sku": "B-2", "wrap": True}]},
+            {"orders": [[{"sku": "A-1"}], [{"wrap": "yes"}]]},
+            {"orders": [[{"sku": "A-1", "wrap": 1}, {"sku": "A-1"}]]},
+            {"tags": [{"level": 3}, "vip"]},
+        ]
+        bad = [
+            {"orders": [{"sku": "A-1", "wrap": 1}]},
+            {"orders": [[{"sku": "A-1", "wrap": 1}]]},
+            {"orders": [{"sku": "B-2"}, {"sku": "A-1", "wrap": [1]}]},
+            {"tags": [[{"level": 3}], ["vip"]]},
+            {"tags": [{"level": 1}, "vip"]},
+        ]
+        good_bodies = [json.dumps(g) for g in good]
+        bodies = self.delivered_after(url, good_bodies + [json.dumps(b) for b in bad], good_bodies)
+        self.assertEqual(sorted(bodies), sorted(good_bodies))
+        self.assertEqual(self.counts(url), (0, 0))
+
     def test_filtered_fifo_messages_are_deleted_and_their_group_moves_on(self):
         url, arn = self.make_queue(fifo=True)
         self.cli_create(arn, "--batch-size", "1", "--filter-criteria", criteria({"body": {"keep": [True]}}))

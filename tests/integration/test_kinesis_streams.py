@@ -309,8 +309,27 @@ class KinesisStreamsTest(KinesisErrorAssertions, unittest.TestCase):
         self.assertEqual(self.kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
                          ["StreamStatus"], "ACTIVE")
 
-    def test_an_unknown_operation_is_unknown_operation_exception(self):
-        self.assert_kinesis_error(raw(self.esmd, "MakeCoffee", {}), "UnknownOperationException")
+    def test_an_unknown_operation_is_unknown_operation_exception_naming_it(self):
+        self.assert_kinesis_error(raw(self.esmd, "MakeCoffee", {}), "UnknownOperationException",
+                                  "The operation MakeCoffee is not supported by esmd.")
+        # Echoed as printable ASCII, so that the JSON answer stays well formed.
+        self.assert_kinesis_error(raw(self.esmd, "Caf\u00e9", {}), "UnknownOperationException",
+                                  "The operation Caf? is not supported by esmd.")
+
+    def test_the_cli_names_an_operation_esmd_does_not_serve(self):
+        name = self.create()
+        rc, _, err = self.esmd.aws("kinesis", "split-shard", "--stream-name", name, "--shard-to-split",
+                                   "shardId-000000000000", "--new-starting-hash-key", str(2 ** 127))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("(UnknownOperationException) when calling the SplitShard operation: "
+                      "The operation SplitShard is not supported by esmd.", err)
+
+    def test_boto3_gets_the_operation_esmd_does_not_serve_in_the_message(self):
+        name = self.create()
+        self.assert_client_error(lambda: self.kinesis.merge_shards(StreamName=name,
+                                                                    ShardToMerge="shardId-000000000000",
+                                                                    AdjacentShardToMerge="shardId-000000000001"),
+                                 "UnknownOperationException", "The operation MergeShards is not supported by esmd.")
 
     def test_more_shards_than_the_account_limit_is_limit_exceeded(self):
         message = self.assert_client_error(lambda: self.kinesis.create_stream(StreamName=unique("huge"),

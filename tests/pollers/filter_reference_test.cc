@@ -2,13 +2,15 @@
 //
 // The reference follows filtering.md §8 to the letter and as plainly as possible: expand $or
 // into alternatives, flatten the event into (dotted path, leaf, array coordinates), then try
-// every combination of leaves for an alternative's fields. It is slow and shares no code with
+// every combination of leaves for an alternative's fields, in key order (exists: false holds
+// when no leaf at its path is compatible with the leaves chosen for the fields before it). It is slow and shares no code with
 // pollers/filter.cc. The generator draws from a small vocabulary so that random patterns and
 // events collide often (same keys, same values, arrays of objects, dotted keys, empty arrays).
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdint>
@@ -150,10 +152,13 @@ void flatten(const Value& v, const std::string& path, std::vector<std::pair<cons
     for (const auto& m : v.GetObject())
       flatten(m.value, path.empty() ? text(m.name) : path + "." + text(m.name), coords, out);
   } else if (v.IsArray()) {
+    // Only an object or array element records its index (event-ruler's Event does the same): a
+    // scalar element is tied to the arrays around its own, not to its place in it.
     for (unsigned i = 0; i < v.Size(); ++i) {
-      coords.emplace_back(&v, i);
+      const bool tied = v[i].IsObject() || v[i].IsArray();
+      if (tied) coords.emplace_back(&v, i);
       flatten(v[i], path, coords, out);
-      coords.pop_back();
+      if (tied) coords.pop_back();
     }
   } else {
     out.push_back(Leaf{path, &v, coords});
@@ -195,12 +200,32 @@ bool compatible(const Leaf& a, const Leaf& b) {
   return true;
 }
 
-bool pick(const std::vector<std::vector<const Leaf*>>& options, std::size_t k, std::vector<const Leaf*>& chosen) {
+// One field of an alternative, as the reference tries it.
+struct Option {
+  bool absent_ok = false;
+  std::vector<const Leaf*> present;   // every leaf at the path
+  std::vector<const Leaf*> accepted;  // the leaves a matcher accepts
+};
+
+bool beside(const Leaf& l, const std::vector<const Leaf*>& chosen) {
+  for (const Leaf* c : chosen)
+    if (!compatible(*c, l)) return false;
+  return true;
+}
+
+// Fields in key order (as event-ruler walks them): each takes an accepted leaf compatible with
+// those chosen so far, or, with exists: false, holds when no leaf at its path is compatible with
+// them.
+bool pick(const std::vector<Option>& options, std::size_t k, std::vector<const Leaf*>& chosen) {
   if (k == options.size()) return true;
-  for (const Leaf* l : options[k]) {
-    bool ok = true;
-    for (const Leaf* c : chosen) ok = ok && compatible(*c, *l);
-    if (!ok) continue;
+  const Option& o = options[k];
+  if (o.absent_ok) {
+    bool absent = true;
+    for (const Leaf* l : o.present) absent = absent && !beside(*l, chosen);
+    if (absent && pick(options, k + 1, chosen)) return true;
+  }
+  for (const Leaf* l : o.accepted) {
+    if (!beside(*l, chosen)) continue;
     chosen.push_back(l);
     if (pick(options, k + 1, chosen)) return true;
     chosen.pop_back();
@@ -215,30 +240,27 @@ bool reference_matches(const std::vector<std::string>& patterns, const Value& ev
   for (const auto& p : patterns) {
     rapidjson::Document d;
     d.Parse(p.c_str());
-    for (const auto& alt : alternatives(d, "")) {
-      std::vector<std::vector<const Leaf*>> options;
-      bool possible = true;
+    for (auto alt : alternatives(d, "")) {
+      std::stable_sort(alt.begin(), alt.end(), [](const Field& a, const Field& b) { return a.first < b.first; });
+      std::vector<Option> options;
       for (const auto& [path, list] : alt) {
-        bool absent_ok = false, has_leaf = false;
-        std::vector<const Leaf*> accepted;
+        Option o;
         for (const auto& m : list->GetArray())
           if (m.IsObject() && text(m.MemberBegin()->name) == "exists" && !m.MemberBegin()->value.GetBool())
-            absent_ok = true;
+            o.absent_ok = true;
         for (const Leaf& l : leaves) {
           if (l.path != path) continue;
-          has_leaf = true;
+          o.present.push_back(&l);
           for (const auto& m : list->GetArray())
             if (reference_accepts(m, *l.value)) {
-              accepted.push_back(&l);
+              o.accepted.push_back(&l);
               break;
             }
         }
-        if (absent_ok && !has_leaf) continue;  // satisfied without a leaf
-        if (accepted.empty()) possible = false;
-        options.push_back(std::move(accepted));
+        options.push_back(std::move(o));
       }
       std::vector<const Leaf*> chosen;
-      if (possible && pick(options, 0, chosen)) return true;
+      if (pick(options, 0, chosen)) return true;
     }
   }
   return false;

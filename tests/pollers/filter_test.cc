@@ -165,10 +165,76 @@ TEST_CASE("sibling fields reached through one array must hold in the same elemen
       {R"({"x": {"y": {"p": [1]}, "z": [3]}})", R"({"x": [{"y": {"p": 1}}, {"z": 3}]})", NO},
       {R"({"x": {"y": {"p": [1]}, "z": [3]}})", R"({"x": [{"y": {"p": 1}, "z": 3}]})", M},
       {R"({"x": {"y": {"p": [1]}, "z": [3]}})", R"({"x": [{"y": [{"p": 9}, {"p": 1}], "z": 3}]})", M},
-      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1}, {"q": 2}]})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1}, {"q": 2}]})", M},
       {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1}, {"r": 2}]})", M},
       {R"({"x": {"p": [1], "q": [{"exists": true}]}})", R"({"x": [{"p": 1}, {"q": 2}]})", NO},
       {R"({"x": {"p": [1], "q": [{"exists": true}]}})", R"({"x": [{"p": 1, "q": null}]})", M},
+  });
+}
+
+// Arrays of arrays of objects and objects holding arrays of objects, against aws/event-ruler's
+// array-consistent matcher (ACFinder, the one Lambda's filtering follows). The answers are
+// reasoned from its code, one from its own test suite:
+// - an event value is tied to an array element only when the element is an object or an array
+//   (Event.traverseArray), so a scalar element is free of its own array's index;
+// - fields are matched in the order of their dotted keys, and exists: false on a key holds when
+//   the key has no value in an element consistent with the fields matched before it
+//   (ACFinder.tryMustNotExistMatch, NameState.getNameTransitions(event, membership)): a key
+//   that sorts first is judged against no element at all.
+TEST_CASE("exists: false in arrays holds against the elements the earlier keys matched in (event-ruler)") {
+  check_table({
+      // Arrays of objects: q is absent from the element p matched in.
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": 2}]})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": 2}, {"p": 1}]})", M},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": 2}, {"p": 2}]})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": []}]})", M},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": {"r": 1}}]})", M},
+      // q's scalar elements are not tied to their array: they sit beside p.
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": {"p": 1, "q": [2]}})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [{"p": 1, "q": [2, 3]}]})", NO},
+      // A key that sorts before the matched ones is judged against no element: any value anywhere.
+      {R"({"x": {"a": [{"exists": false}], "p": [1]}})", R"({"x": [{"p": 1}, {"a": 2}]})", NO},
+      {R"({"x": {"a": [{"exists": false}], "p": [1]}})", R"({"x": [{"p": 1}, {"b": 2}]})", M},
+      // Arrays of arrays of objects: every level's index counts.
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [[{"p": 1}, {"q": 2}]]})", M},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [[{"p": 1}], [{"q": 2}]]})", M},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [[{"p": 1, "q": 2}]]})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [[{"p": 1, "q": 2}], [{"p": 1}]]})", M},
+      {R"({"x": {"p": [1], "q": [{"exists": false}]}})", R"({"x": [[{"p": 1, "q": 2}, {"p": 1}]]})", M},
+      // Different arrays are independent: q has a value, whatever element p matched in.
+      {R"({"x": {"p": [1]}, "y": {"q": [{"exists": false}]}})", R"({"x": [{"p": 1}], "y": [{"q": 1}]})", NO},
+      // Objects holding arrays of objects (event-ruler's ACMachineTest.testACWithExistFalseRule).
+      {R"({"ti": {"state": ["ACTIVE"], "provider": {"id": ["X"]}, "res": {"ctx": {"ifs": {"name": [{"exists": false}]}}}}})",
+       R"({"ti": [{"state": "ACTIVE", "provider": {"id": "X"}, "res": [{"cat": "f"}]},
+                  {"state": "IDLE", "provider": {"id": "R"}, "res": [{"ctx": {"ifs": [{"name": "D"}]}}]}]})", M},
+      {R"({"ti": {"state": ["ACTIVE"], "provider": {"id": ["X"]}, "res": {"ctx": {"ifs": {"name": [{"exists": false}]}}}}})",
+       R"({"ti": [{"state": "ACTIVE", "provider": {"id": "X"}, "res": [{"ctx": {"ifs": [{"name": "D"}]}}]},
+                  {"state": "IDLE", "provider": {"id": "R"}, "res": [{"ctx": {"ifs": [{"name": "D"}]}}]}]})", NO},
+      // exists: true is an ordinary matcher: the same element.
+      {R"({"x": {"p": [1], "q": [{"exists": true}]}})", R"({"x": [[{"p": 1}, {"q": 2}]]})", NO},
+      {R"({"x": {"p": [1], "q": [{"exists": true}]}})", R"({"x": [[{"p": 1, "q": 2}]]})", M},
+      // anything-but, alone and ORed with exists: false.
+      {R"({"x": {"p": [1], "q": [{"anything-but": ["bad"]}]}})", R"({"x": [{"p": 1, "q": "bad"}, {"p": 2, "q": "ok"}]})", NO},
+      {R"({"x": {"p": [1], "q": [{"anything-but": ["bad"]}]}})", R"({"x": [{"p": 1, "q": "bad"}, {"p": 1, "q": "ok"}]})", M},
+      {R"({"x": {"p": [1], "q": [{"anything-but": ["bad"]}, {"exists": false}]}})", R"({"x": [{"p": 1, "q": "bad"}]})", NO},
+      {R"({"x": {"p": [1], "q": [{"anything-but": ["bad"]}, {"exists": false}]}})", R"({"x": [{"p": 1}, {"q": "bad"}]})", M},
+      {R"({"x": {"p": [1], "q": [{"anything-but": ["bad"]}, {"exists": false}]}})",
+       R"({"x": [[{"p": 1, "q": "bad"}], [{"p": 1}]]})", M},
+      // numeric inside nested arrays.
+      {R"({"x": {"p": [{"numeric": [">", 10]}], "q": ["a"]}})", R"({"x": [[{"p": 20}, {"q": "a"}]]})", NO},
+      {R"({"x": {"p": [{"numeric": [">", 10]}], "q": ["a"]}})", R"({"x": [[{"p": 5, "q": "a"}], [{"p": 20, "q": "a"}]]})", M},
+      {R"({"x": {"p": [{"numeric": [">", 10]}], "z": [{"exists": false}]}})", R"({"x": [[{"p": 20}, {"z": 1}]]})", M},
+      {R"({"x": {"p": [{"numeric": [">", 10]}], "z": [{"exists": false}]}})", R"({"x": [[{"p": 20, "z": 1}]]})", NO},
+      {R"({"x": {"p": [{"numeric": [">", 10]}], "z": [{"exists": false}]}})", R"({"x": [[{"p": 5}, {"z": 1}]]})", NO},
+  });
+}
+
+TEST_CASE("a scalar array element is tied to the arrays around its array, not to its index (event-ruler)") {
+  check_table({
+      {R"({"a": ["x"], "a.b": [1]})", R"({"a": [{"b": 1}, "x"]})", M},
+      {R"({"a": ["x"], "a.b": [1]})", R"({"a": [[{"b": 1}, "x"]]})", M},
+      {R"({"a": ["x"], "a.b": [1]})", R"({"a": [[{"b": 1}], ["x"]]})", NO},
+      {R"({"a": ["x"], "a.b": [1]})", R"({"a": [[{"b": 1}], [["x"]]]})", NO},
   });
 }
 

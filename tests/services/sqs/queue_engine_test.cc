@@ -267,10 +267,27 @@ TEST_CASE("purge removes every message from memory and disk") {
   QueueFixture f;
   f.create("orders");
   for (int i = 0; i < 5; ++i) f.send_ok("orders", "m" + std::to_string(i));
-  auto r = f.on_queue("orders", [&](Connection& c, Queue& q) { return f.engine.purge(c, q); });
+  auto r = f.on_queue("orders", [&](Connection& c, Queue& q) { return f.engine.purge(c, q, f.clock.now_ms()); });
   REQUIRE(r);
   CHECK(f.rows("orders") == 0);
   CHECK(f.messages_in_memory("orders") == 0);
+}
+
+TEST_CASE("a second purge within a minute is kPurgeQueueInProgress and one a minute later purges") {
+  QueueFixture f;
+  f.create("orders");
+  auto purge = [&] { return f.on_queue("orders", [&](Connection& c, Queue& q) { return f.engine.purge(c, q, f.clock.now_ms()); }); };
+  REQUIRE(purge());
+  f.send_ok("orders", "kept");
+  f.advance_s(59);
+  auto again = purge();
+  REQUIRE_FALSE(again);
+  CHECK(again.error().kind == ErrorKind::kPurgeQueueInProgress);
+  CHECK(again.error().name == "orders");
+  CHECK(f.rows("orders") == 1);
+  f.advance_s(1);
+  REQUIRE(purge());
+  CHECK(f.rows("orders") == 0);
 }
 
 TEST_CASE("a reload from disk keeps in-flight messages invisible until their timeout") {

@@ -76,7 +76,7 @@ struct HttpClient::Conn {
 //   start -> [take: pooled conn] -> do_write
 //         -> [no conn] -> do_resolve -> on_resolve -> on_connect -> do_write
 //   do_write -> on_write -> on_header -> on_read -> finish (conn back to the pool if keep-alive)
-//   on_write(error) on a reused conn -> do_resolve (once)
+//   on_write(error), or the peer's close before any answer, on a reused conn -> do_resolve (once)
 class HttpClient::Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(std::shared_ptr<HttpClient> client, const HttpUrl& url, HttpHeaders headers,
@@ -156,6 +156,15 @@ class HttpClient::Exchange : public std::enable_shared_from_this<Exchange> {
   }
 
   void on_header(beast::error_code ec, std::size_t) {
+    // A pooled connection the target closed while it sat idle: the write still succeeds (the
+    // kernel takes it) and the close shows up here, before a byte of the answer. The request
+    // never reached a live server, so it goes once more on a new connection (Go's transport
+    // does the same for any method).
+    if (reused_ && !retried_ && (ec == http::error::end_of_stream || ec == net::error::connection_reset)) {
+      retried_ = true;
+      close_stream(conn_->stream);
+      return do_resolve();
+    }
     if (ec) return fail(HttpStage::kReceive, ec);
     if (auto len = parser_->content_length(); len && *len > kMaxResponseBytes)
       return fail(HttpStage::kReceive, http::error::body_limit);

@@ -170,6 +170,45 @@ class AwsSdkJsTest(unittest.TestCase):
         missing = sdk_js_one(self.esmd, "kinesis", "DescribeStreamSummary", {"StreamName": "js-none"}, http1=http1)
         self.error(missing, "ResourceNotFoundException", 400)
 
+    def test_fidelity_findings_as_the_sdk_sees_them(self):
+        """Issue 15's findings through this client: each answer is the exception AWS's SDK names."""
+        fn = SqsFunction()
+        self.addCleanup(fn.close)
+        function = fn.register(self.esmd, unique("js-fn"))
+        name, url, arn = self.queue()
+        stream = unique("js-split")
+        results = sdk_js(self.esmd, [
+            ("sqs", "PurgeQueue", {"QueueUrl": url}),
+            ("sqs", "PurgeQueue", {"QueueUrl": url}),
+            ("lambda", "CreateEventSourceMapping", {
+                "EventSourceArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:{name}", "FunctionName": function}),
+            ("lambda", "GetEventSourceMapping", {"UUID": "a/b"}),
+            ("kinesis", "CreateStream", {"StreamName": stream, "ShardCount": 1}),
+        ], http1=True)
+        self.ok(results[0])
+        err = self.error(results[1], "PurgeQueueInProgress", 400)
+        self.assertIn(f"Only one PurgeQueue operation on {name} is allowed every 60 seconds", err["message"])
+        err = self.error(results[2], "InvalidParameterValueException", 400)
+        self.assertIn("Event source region must match Lambda region us-east-1", err["message"])
+        self.error(results[3], "ResourceNotFoundException", 404)
+        self.ok(results[4])
+        mapping = self.ok(sdk_js_one(self.esmd, "lambda", "CreateEventSourceMapping", {
+            "EventSourceArn": arn, "FunctionName": function, "Enabled": False}))
+        self.addCleanup(lambda: sdk_js_one(self.esmd, "lambda", "DeleteEventSourceMapping", {"UUID": mapping["UUID"]}))
+        results = sdk_js(self.esmd, [
+            ("lambda", "TagResource", {"Resource": mapping["EventSourceMappingArn"],
+                                       "Tags": {f"k{i}": "v" for i in range(51)}}),
+            ("lambda", "TagResource", {"Resource": mapping["EventSourceMappingArn"], "Tags": {"aws:owner": "me"}}),
+            ("lambda", "ListTags", {"Resource": mapping["EventSourceMappingArn"].replace("us-east-1", "eu-west-1")}),
+            ("kinesis", "SplitShard", {"StreamName": stream, "ShardToSplit": "shardId-000000000000",
+                                       "NewStartingHashKey": "100"}),
+        ], http1=True)
+        self.error(results[0], "InvalidParameterValueException", 400)
+        self.error(results[1], "InvalidParameterValueException", 400)
+        self.error(results[2], "ResourceNotFoundException", 404)
+        self.assertIn("The operation SplitShard is not supported by esmd", results[3]["error"]["message"])
+        self.assertEqual(results[3]["error"]["status"], 400)
+
     def test_a_message_sent_with_the_sdk_reaches_the_function(self):
         fn = SqsFunction()
         self.addCleanup(fn.close)

@@ -214,17 +214,17 @@ TEST_CASE("http: an answer after the function timeout is a timeout naming that t
 
 TEST_CASE("http: the wait for a concurrency slot counts toward neither the timeout nor the duration") {
   FakeFunctionServer server([](const FakeFunctionServer::Request& r) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return FakeFunctionServer::reply(200, r.body());
   });
   InvokerHarness h;
-  h.put("fn", server.url(), 400, 1);
+  h.put("fn", server.url(), 600, 1);
   std::vector<std::future<InvokeOutcome>> fs;
-  for (int i = 0; i < 3; ++i) fs.push_back(h.start(InvokerHarness::arn("fn"), std::to_string(i)));
+  for (int i = 0; i < 10; ++i) fs.push_back(h.start(InvokerHarness::arn("fn"), std::to_string(i)));
   for (auto& f : fs) {
     auto o = InvokerHarness::wait(f);
-    CHECK(o.status == InvokeStatus::kSuccess);  // the third answers ~450 ms after invoke()
-    CHECK(o.duration_ms < 400);
+    CHECK(o.status == InvokeStatus::kSuccess);  // the last answers ~1 s after invoke()
+    CHECK(o.duration_ms < 600);
   }
   CHECK(server.max_in_flight() == 1);
 }

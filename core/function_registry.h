@@ -14,9 +14,18 @@ namespace esm {
 
 class FunctionRegistry {
  public:
+  // Parallel invocations allowed to an invoke-endpoint function unless it is registered.
+  static constexpr int kDefaultInvokeEndpointConcurrency = 10;
+
   // With a non-empty invoke_endpoint, every name resolves: unregistered names are invoked at
-  // ENDPOINT/2015-03-31/functions/{name}/invocations, as `sam local start-lambda` serves them.
-  explicit FunctionRegistry(std::string invoke_endpoint = {}) : invoke_endpoint_(std::move(invoke_endpoint)) {}
+  // ENDPOINT/2015-03-31/functions/{name}/invocations, as `sam local start-lambda` serves them,
+  // up to invoke_endpoint_concurrency at a time. Lambda runs a function without reserved
+  // concurrency as often in parallel as its pollers ask, and `sam local start-lambda` serves
+  // concurrent invocations; a registered http target keeps its own Concurrency (1 by
+  // default, for an RIE).
+  explicit FunctionRegistry(std::string invoke_endpoint = {},
+                            int invoke_endpoint_concurrency = kDefaultInvokeEndpointConcurrency)
+      : invoke_endpoint_(std::move(invoke_endpoint)), invoke_endpoint_concurrency_(invoke_endpoint_concurrency) {}
 
   void put(FunctionSpec f);
   bool remove(const std::string& name);
@@ -27,6 +36,7 @@ class FunctionRegistry {
 
  private:
   std::string invoke_endpoint_;
+  int invoke_endpoint_concurrency_;
   mutable std::shared_mutex mu_;
   std::map<std::string, FunctionSpec> functions_;
 };

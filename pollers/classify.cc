@@ -8,6 +8,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include "core/invocation_log.h"
+
 namespace esm::pollers {
 namespace {
 
@@ -133,7 +135,7 @@ InvokeOutcome classify_http(int status, const HttpHeaders& headers, std::string 
   return o;
 }
 
-InvokeOutcome classify_http_failure(const HttpFailure& f, int deadline_ms) {
+InvokeOutcome classify_http_failure(const HttpFailure& f, int timeout_ms) {
   switch (f.stage) {
     case HttpStage::kConnect:
       return invoke_error(0, "cannot connect to the target: " + (f.timed_out ? "timed out" : f.message));
@@ -143,8 +145,9 @@ InvokeOutcome classify_http_failure(const HttpFailure& f, int deadline_ms) {
       break;
   }
   if (f.timed_out) {
-    return function_error("Unhandled", error_payload(timeout_message(deadline_ms), "Sandbox.Timedout"),
-                          "no response within " + std::to_string(deadline_ms) + " ms (function timeout + 5 s)");
+    return timed_out(timeout_ms, "no response within " + std::to_string(timeout_ms + kTimeoutGraceMs) +
+                                     " ms (the function timeout of " + std::to_string(timeout_ms) + " ms + " +
+                                     std::to_string(kTimeoutGraceMs / 1000) + " s of grace)");
   }
   if (f.body_too_large) {
     return function_error("Unhandled",
@@ -159,11 +162,24 @@ InvokeOutcome classify_http_failure(const HttpFailure& f, int deadline_ms) {
                         "the connection was closed before a response: " + f.message);
 }
 
+InvokeOutcome timed_out(int timeout_ms, std::string detail) {
+  return function_error("Unhandled", error_payload(timeout_message(timeout_ms), "Sandbox.Timedout"), std::move(detail));
+}
+
+InvokeOutcome apply_function_timeout(InvokeOutcome o, std::int64_t elapsed_ms, int timeout_ms) {
+  if (o.status == InvokeStatus::kInvokeError || elapsed_ms < timeout_ms) return o;
+  InvokeOutcome t = timed_out(timeout_ms, "answered after " + std::to_string(elapsed_ms) +
+                                              " ms, past the function timeout of " + std::to_string(timeout_ms) +
+                                              " ms (it answered " + std::string(outcome_name(o.status)) + ")");
+  t.executed_version = std::move(o.executed_version);
+  t.request_id = std::move(o.request_id);
+  return t;
+}
+
 InvokeOutcome classify_exec(const ExecResult& r, int timeout_ms) {
   if (!r.spawned) return invoke_error(0, "cannot start the command: " + r.spawn_error);
   if (r.timed_out) {
-    return function_error("Unhandled", error_payload(timeout_message(timeout_ms), "Sandbox.Timedout"),
-                          "killed after the function timeout of " + std::to_string(timeout_ms) + " ms");
+    return timed_out(timeout_ms, "killed after the function timeout of " + std::to_string(timeout_ms) + " ms");
   }
   if (r.stdout_too_large) {
     return function_error("Unhandled",

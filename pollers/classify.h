@@ -14,15 +14,21 @@
 //   any other status (404, 413, 429, 4xx, 5xx, 1xx, 3xx)  kInvokeError    - (detail says why)
 //   connect failed (refused, unresolvable, timed out)     kInvokeError    -
 //   the request could not be sent completely              kInvokeError    -
-//   deadline passed after the request was sent            kFunctionError  "Unhandled"
+//   deadline passed after the request was sent            kFunctionError  "Unhandled" (timeout)
 //   connection dropped after the request was sent         kFunctionError  "Unhandled"
 //   response body over the 6 MB payload limit             kFunctionError  "Unhandled"
 //   malformed HTTP response                               kInvokeError    -
+//
+// The timeout is the function's (apply_function_timeout): any answer that arrives after it,
+// success or error, is a timeout, "Unhandled" with Lambda's {"errorMessage": "Task timed out
+// after 3.00 seconds", "errorType": "Sandbox.Timedout"}. The deadline's grace beyond it only
+// lets a runtime (an RIE) report its own timeout.
 //
 // Function errors carry http_status 200, as Lambda reports them to an event-source mapping.
 // X-Amz-Executed-Version and x-amzn-RequestId are copied when present; otherwise the outcome
 // keeps "$LATEST" and an empty request_id (the invoker generates one).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +39,10 @@
 namespace esm::pollers {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// How long after the function timeout an http target may still answer before esmd gives up
+// on the connection: the grace in which a runtime (an RIE) reports its own timeout.
+inline constexpr int kTimeoutGraceMs = 5000;
 
 // Lambda's synchronous response payload limit.
 inline constexpr std::size_t kMaxResponseBytes = 6 * 1024 * 1024;
@@ -58,8 +68,16 @@ struct HttpFailure {
   std::string message;          // the transport's own words, for the detail
 };
 
-// deadline_ms: the deadline that was applied (function timeout + 5 s), for the messages.
-InvokeOutcome classify_http_failure(const HttpFailure& f, int deadline_ms);
+// timeout_ms: the function's timeout, which a passed deadline reports as having run out.
+InvokeOutcome classify_http_failure(const HttpFailure& f, int timeout_ms);
+
+// The outcome of a function that ran out its timeout, as Lambda reports it.
+InvokeOutcome timed_out(int timeout_ms, std::string detail);
+
+// An http target's outcome when its answer took elapsed_ms: an answer at or after the
+// function's timeout is a timeout, whatever it said (a late success included), keeping its
+// request id and executed version. An invoke error stays one: the function never ran.
+InvokeOutcome apply_function_timeout(InvokeOutcome o, std::int64_t elapsed_ms, int timeout_ms);
 
 // What running an exec: target produced.
 struct ExecResult {

@@ -53,7 +53,7 @@ struct FunctionInvoker::Call {
   std::string qualifier;
   std::string gate_key;  // non-empty while the call holds a gate slot
   std::int64_t time_ms = 0;
-  std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point started;  // reset when the call gets its slot
 };
 
 FunctionInvoker::FunctionInvoker(net::io_context& ioc, const FunctionRegistry& functions, InvocationLog& log,
@@ -111,6 +111,8 @@ void FunctionInvoker::invoke(InvokeRequest req, std::function<void(InvokeOutcome
   }
   const bool http = *kind == TargetKind::kHttp;
   auto start = gate_.acquire(call->gate_key, call->spec.concurrency, [this, call, http] {
+    // The function's time starts now: the wait for a slot is neither timeout nor duration.
+    call->started = std::chrono::steady_clock::now();
     if (http) {
       run_http(call);
     } else {
@@ -127,17 +129,23 @@ void FunctionInvoker::run_http(const std::shared_ptr<Call>& call) {
     release(*call);
     return finish(call, invoke_error(0, "Unsupported target URL: " + url_text), false);
   }
-  const int deadline_ms = call->spec.timeout_ms + kHttpDeadlineMarginMs;
+  const int timeout_ms = call->spec.timeout_ms;
   HttpHeaders headers = {{"X-Amz-Invocation-Type", "RequestResponse"}, {"Content-Type", "application/json"}};
   http_->post(*url, std::move(headers), call->event,
-              std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms),
-              [this, call, deadline_ms](HttpResult r) {
+              call->started + std::chrono::milliseconds(timeout_ms + kTimeoutGraceMs),
+              [this, call, timeout_ms](HttpResult r) {
                 release(*call);
+                const auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - call->started)
+                                            .count();
                 InvokeOutcome o;
                 if (auto* res = std::get_if<HttpResponse>(&r)) {
-                  o = classify_http(res->status, res->headers, std::move(res->body));
+                  o = apply_function_timeout(classify_http(res->status, res->headers, std::move(res->body)),
+                                             elapsed_ms, timeout_ms);
+                } else if (const auto& f = std::get<HttpFailure>(r); f.timed_out) {
+                  o = classify_http_failure(f, timeout_ms);
                 } else {
-                  o = classify_http_failure(std::get<HttpFailure>(r), deadline_ms);
+                  o = apply_function_timeout(classify_http_failure(f, timeout_ms), elapsed_ms, timeout_ms);
                 }
                 finish(call, std::move(o), false);
               });

@@ -4,7 +4,10 @@
 // invoke() resolves req.function_arn (name and qualifier) in the FunctionRegistry and
 // dispatches on the target:
 //   http://...   POST the event like the Lambda Invoke API (HttpClient: keep-alive pool per
-//                host:port); deadline = the function timeout + 5 s; outcome per classify.h.
+//                host:port); outcome per classify.h. An answer at or after the function
+//                timeout is a timeout (apply_function_timeout); the connection is given up
+//                kTimeoutGraceMs (5 s) after it, a grace that lets an RIE report its own
+//                timeout.
 //   exec:CMD     /bin/sh -c CMD with the event on stdin (ExecRunner); killed after the timeout.
 //   builtin:ok   success, payload {} (an empty response: complete success for every source).
 //   builtin:fail function error "Unhandled".
@@ -12,8 +15,9 @@
 //
 // At most FunctionSpec::concurrency requests are open to one http target (keyed by URL) or
 // one exec function at a time; the rest wait in FIFO order (ConcurrencyGate). The default of 1
-// is what an aws-lambda-rie needs: it dies on a second concurrent request (§5.2). The wait
-// does not count toward the deadline.
+// is what an aws-lambda-rie needs: it dies on a second concurrent request (§5.2); functions
+// reached through --invoke-endpoint get the registry's invoke-endpoint concurrency. The wait
+// counts toward neither the timeout nor DurationMs.
 //
 // Every invocation is appended to the InvocationLog before `done` runs.
 //
@@ -29,6 +33,7 @@
 #include "core/function_registry.h"
 #include "core/invocation_log.h"
 #include "core/invoke.h"
+#include "pollers/classify.h"
 #include "pollers/concurrency_gate.h"
 
 namespace esm::pollers {
@@ -38,9 +43,6 @@ class ExecRunner;
 
 class FunctionInvoker final : public Invoker {
  public:
-  // The HTTP deadline's margin over the function timeout (data-plane.md §5.4).
-  static constexpr int kHttpDeadlineMarginMs = 5000;
-
   FunctionInvoker(boost::asio::io_context& ioc, const FunctionRegistry& functions, InvocationLog& log,
                   const Clock& clock);
   ~FunctionInvoker() override;

@@ -45,6 +45,7 @@ constexpr Flag kFlags[] = {
     {"host", true},       {"port", true},          {"data-dir", true},   {"in-memory", false},
     {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
+    {"invoke-endpoint-concurrency", true},
     {"threads", true},    {"kinesis-shard-limits", false}, {"kafka-port", true}, {"kafka-advertised-listener", true},
     {"kafka-auto-create-topics", true}, {"allow-api-exec", false}, {"cors-origins", true}, {"allowed-hosts", true},
     {"help", false}, {"version", false},
@@ -112,6 +113,10 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
   else if (name == "invoke-endpoint") {
     if (!v.starts_with("http://")) return invalid_parameter("--invoke-endpoint must be an http:// URL");
     c.invoke_endpoint = v;
+  } else if (name == "invoke-endpoint-concurrency") {
+    auto p = parse_int(name, v, 1, 1000);
+    if (!p) return p.status();
+    c.invoke_endpoint_concurrency = *p;
   } else if (name == "durability") {
     if (v != "full" && v != "normal") return invalid_parameter("--durability must be full or normal");
     c.durability = v;
@@ -257,8 +262,10 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
                                 http://HOST:PORT/PATH   a Lambda Invoke endpoint (e.g. an RIE)
                                 exec:COMMAND            run per invocation: event on stdin
                                 builtin:ok | builtin:fail
-  --functions-file FILE       JSON {"name": "TARGET"} or {"name": {"Target": ..., "Timeout": s}}
+  --functions-file FILE       JSON {"name": "TARGET"} or {"name": {"Target": ..., "Timeout": s, "Concurrency": n}}
   --invoke-endpoint URL       invoke unregistered functions at URL/2015-03-31/functions/NAME/invocations
+  --invoke-endpoint-concurrency N
+                              parallel invocations of one such function (default 10, 1..1000)
   --durability full|normal    full: fsync every commit (default); normal: survive kill -9 only
   --threads N                 I/O threads (default 2)
   --kinesis-shard-limits      Kinesis shards take at most 1 MiB/s and 1,000 records/s each, as in

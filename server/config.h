@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/function.h"
+#include "core/function_registry.h"
 #include "core/status.h"
 
 namespace esm::server {
@@ -20,6 +21,8 @@ struct Config {
   int transition_delay_ms = 500;
   std::vector<FunctionSpec> functions;
   std::string invoke_endpoint;
+  // Parallel invocations of one unregistered (invoke-endpoint) function.
+  int invoke_endpoint_concurrency = FunctionRegistry::kDefaultInvokeEndpointConcurrency;
   std::string durability = "full";  // full | normal
   int threads = 2;
   // Kinesis shards refuse writes over AWS's 1 MiB/s or 1,000 records/s (off by default).

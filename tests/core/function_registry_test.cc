@@ -49,8 +49,17 @@ TEST_CASE("with an invoke endpoint every unregistered name resolves to its Invok
   CHECK(f->name == "anything");
   CHECK(f->target == "http://127.0.0.1:3001/2015-03-31/functions/anything/invocations");
   CHECK(f->timeout_ms == 3000);
-  CHECK(f->concurrency == 1);
+  CHECK(f->concurrency == FunctionRegistry::kDefaultInvokeEndpointConcurrency);
   CHECK(reg.exists("other"));
+}
+
+TEST_CASE("invoke-endpoint functions run as many invocations at once as configured; registered ones keep theirs") {
+  FunctionRegistry reg("http://127.0.0.1:3001", 25);
+  CHECK(reg.find("sam-fn")->concurrency == 25);
+  reg.put({"rie", "http://127.0.0.1:9000/2015-03-31/functions/function/invocations", 3000, 1});
+  reg.put({"sam-fn-registered", "http://127.0.0.1:3001/2015-03-31/functions/sam-fn/invocations", 3000, 4});
+  CHECK(reg.find("rie")->concurrency == 1);
+  CHECK(reg.find("sam-fn-registered")->concurrency == 4);
 }
 
 TEST_CASE("a registered function wins over the invoke-endpoint fallback, which is not listed") {

@@ -169,6 +169,8 @@ class InvokeTest(unittest.TestCase):
             self.assertEqual(out["Outcome"], "FunctionError")
             self.assertEqual(out["FunctionError"], "Unhandled")
             self.assertIn("5500 ms", out["Detail"])
+            # The message names the function's timeout, not the deadline with its grace.
+            self.assertEqual(json.loads(out["Payload"])["errorMessage"], "Task timed out after 0.50 seconds")
             self.assertGreaterEqual(took, 5.0)
             self.assertLess(took, 30.0)
 

@@ -101,12 +101,46 @@ TEST_CASE("failures before the request was sent are invoke errors") {
         InvokeStatus::kInvokeError);
 }
 
-TEST_CASE("a deadline passed after the request was sent is an Unhandled function error") {
-  auto o = classify_http_failure({HttpStage::kReceive, true, false, false, "timeout"}, 8000);
+TEST_CASE("a deadline passed after the request was sent is a timeout naming the function's timeout") {
+  auto o = classify_http_failure({HttpStage::kReceive, true, false, false, "timeout"}, 3000);
   CHECK(o.status == InvokeStatus::kFunctionError);
   CHECK(o.function_error == "Unhandled");
   CHECK(o.http_status == 200);
-  CHECK(o.payload.find("Task timed out after 8.00 seconds") != std::string::npos);
+  CHECK(o.payload == R"({"errorMessage":"Task timed out after 3.00 seconds","errorType":"Sandbox.Timedout"})");
+  CHECK(o.detail == "no response within 8000 ms (the function timeout of 3000 ms + 5 s of grace)");
+}
+
+TEST_CASE("a success that answers after the function timeout is a timeout, keeping its request id") {
+  auto late = classify_http(200, {{"x-amzn-RequestId", "rid-9"}, {"X-Amz-Executed-Version", "4"}}, R"({"ok":1})");
+  auto o = apply_function_timeout(late, 5001, 3000);
+  CHECK(o.status == InvokeStatus::kFunctionError);
+  CHECK(o.function_error == "Unhandled");
+  CHECK(o.http_status == 200);
+  CHECK(o.payload == R"({"errorMessage":"Task timed out after 3.00 seconds","errorType":"Sandbox.Timedout"})");
+  CHECK(o.request_id == "rid-9");
+  CHECK(o.executed_version == "4");
+  CHECK(o.detail.find("5001 ms") != std::string::npos);
+}
+
+TEST_CASE("an answer within the function timeout keeps its classification") {
+  auto ok = apply_function_timeout(classify_http(200, {}, R"({"ok":1})"), 2999, 3000);
+  CHECK(ok.status == InvokeStatus::kSuccess);
+  CHECK(ok.payload == R"({"ok":1})");
+  auto failed = apply_function_timeout(classify_http(200, {{"X-Amz-Function-Error", "Handled"}}, "{}"), 10, 3000);
+  CHECK(failed.function_error == "Handled");
+}
+
+TEST_CASE("any function error after the timeout is a timeout; an invoke error stays an invoke error") {
+  // The RIE's own report, with the RIE's (different) timeout, and a runtime killed at the timeout.
+  for (auto late : {classify_http(200, {}, "Task timed out after 300.00 seconds"), classify_http(502, {}, ""),
+                    classify_http_failure({HttpStage::kReceive, false, false, false, "end of stream"}, 1000)}) {
+    auto o = apply_function_timeout(late, 1000, 1000);
+    CHECK(o.status == InvokeStatus::kFunctionError);
+    CHECK(o.payload == R"({"errorMessage":"Task timed out after 1.00 seconds","errorType":"Sandbox.Timedout"})");
+  }
+  auto throttled = apply_function_timeout(classify_http(429, {}, "{}"), 9000, 1000);
+  CHECK(throttled.status == InvokeStatus::kInvokeError);
+  CHECK(throttled.http_status == 429);
 }
 
 TEST_CASE("a connection dropped after the request was sent is an Unhandled function error") {

@@ -194,6 +194,41 @@ TEST_CASE("http: with concurrency 3 three requests are open at once") {
   CHECK(server.max_in_flight() == 3);
 }
 
+TEST_CASE("http: an answer after the function timeout is a timeout naming that timeout, not a success") {
+  // The function's own time is the subject here: the handler outlasts a 100 ms timeout.
+  FakeFunctionServer server([](const FakeFunctionServer::Request&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    return FakeFunctionServer::reply(200, R"({"late":true})");
+  });
+  InvokerHarness h;
+  h.put("fn", server.url(), 100);
+  auto o = h.invoke(InvokerHarness::arn("fn"), "{}");
+  CHECK(o.status == InvokeStatus::kFunctionError);
+  CHECK(o.function_error == "Unhandled");
+  CHECK(o.payload == R"({"errorMessage":"Task timed out after 0.10 seconds","errorType":"Sandbox.Timedout"})");
+  CHECK(o.duration_ms >= 250);
+  auto logged = h.log.query({});
+  REQUIRE(logged.size() == 1);
+  CHECK(logged[0]->outcome.status == InvokeStatus::kFunctionError);
+}
+
+TEST_CASE("http: the wait for a concurrency slot counts toward neither the timeout nor the duration") {
+  FakeFunctionServer server([](const FakeFunctionServer::Request& r) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return FakeFunctionServer::reply(200, r.body());
+  });
+  InvokerHarness h;
+  h.put("fn", server.url(), 600, 1);
+  std::vector<std::future<InvokeOutcome>> fs;
+  for (int i = 0; i < 10; ++i) fs.push_back(h.start(InvokerHarness::arn("fn"), std::to_string(i)));
+  for (auto& f : fs) {
+    auto o = InvokerHarness::wait(f);
+    CHECK(o.status == InvokeStatus::kSuccess);  // the last answers ~1 s after invoke()
+    CHECK(o.duration_ms < 600);
+  }
+  CHECK(server.max_in_flight() == 1);
+}
+
 // The HttpClient on its own, for what needs a deadline shorter than timeout + 5 s or a look
 // at the pool.
 struct ClientHarness {

@@ -72,6 +72,7 @@ TEST_CASE("without flags or environment every setting has its documented default
   CHECK(c->transition_delay_ms == 500);
   CHECK(c->functions.empty());
   CHECK(c->invoke_endpoint.empty());
+  CHECK(c->invoke_endpoint_concurrency == 10);
   CHECK(c->durability == "full");
   CHECK(c->threads == 2);
   CHECK_FALSE(c->show_help);
@@ -81,8 +82,9 @@ TEST_CASE("without flags or environment every setting has its documented default
 TEST_CASE("every flag sets its setting, with the value as the next argument") {
   auto c = parse({"--host", "0.0.0.0", "--port", "1234", "--data-dir", "/tmp/x", "--in-memory", "--region",
                   "eu-west-1", "--account-id", "123456789012", "--log-level", "debug", "--transition-delay-ms", "0",
-                  "--function", "f=builtin:ok", "--invoke-endpoint", "http://127.0.0.1:3001", "--durability",
-                  "normal", "--threads", "4", "--help", "--version"});
+                  "--function", "f=builtin:ok", "--invoke-endpoint", "http://127.0.0.1:3001",
+                  "--invoke-endpoint-concurrency", "32", "--durability", "normal", "--threads", "4", "--help",
+                  "--version"});
   REQUIRE(c);
   CHECK(c->host == "0.0.0.0");
   CHECK(c->port == 1234);
@@ -96,6 +98,7 @@ TEST_CASE("every flag sets its setting, with the value as the next argument") {
   CHECK(c->functions[0].name == "f");
   CHECK(c->functions[0].target == "builtin:ok");
   CHECK(c->invoke_endpoint == "http://127.0.0.1:3001");
+  CHECK(c->invoke_endpoint_concurrency == 32);
   CHECK(c->durability == "normal");
   CHECK(c->threads == 4);
   CHECK(c->show_help);
@@ -123,6 +126,7 @@ TEST_CASE("every setting is read from its ESMD_ environment variable") {
                       {"ESMD_LOG_LEVEL", "warn"},
                       {"ESMD_TRANSITION_DELAY_MS", "25"},
                       {"ESMD_INVOKE_ENDPOINT", "http://sam:3001"},
+                      {"ESMD_INVOKE_ENDPOINT_CONCURRENCY", "7"},
                       {"ESMD_DURABILITY", "normal"},
                       {"ESMD_THREADS", "3"}});
   REQUIRE(c);
@@ -135,6 +139,7 @@ TEST_CASE("every setting is read from its ESMD_ environment variable") {
   CHECK(c->log_level == "warn");
   CHECK(c->transition_delay_ms == 25);
   CHECK(c->invoke_endpoint == "http://sam:3001");
+  CHECK(c->invoke_endpoint_concurrency == 7);
   CHECK(c->durability == "normal");
   CHECK(c->threads == 3);
 }
@@ -207,6 +212,8 @@ TEST_CASE("bad flag values are refused with a message naming the flag and the va
   CHECK(error_of({"--log-level", "loud"}) == "--log-level must be one of trace, debug, info, warn, error, critical, off");
   CHECK(error_of({"--durability", "maybe"}) == "--durability must be full or normal");
   CHECK(error_of({"--invoke-endpoint", "https://x"}) == "--invoke-endpoint must be an http:// URL");
+  CHECK(error_of({"--invoke-endpoint-concurrency", "0"}) ==
+        "--invoke-endpoint-concurrency must be an integer in 1..1000, got '0'");
 }
 
 TEST_CASE("bad function flag values are refused with a clear message") {
@@ -310,8 +317,8 @@ TEST_CASE("a functions-file entry with an out-of-range Timeout or Concurrency is
 TEST_CASE("usage lists every flag") {
   const std::string u = usage();
   for (const char* flag : {"--host", "--port", "--data-dir", "--in-memory", "--region", "--account-id", "--log-level",
-                           "--transition-delay-ms", "--function", "--functions-file", "--invoke-endpoint", "--help",
-                           "--version"}) {
+                           "--transition-delay-ms", "--function", "--functions-file", "--invoke-endpoint",
+                           "--invoke-endpoint-concurrency", "--help", "--version"}) {
     INFO(flag);
     CHECK_THAT(u, Catch::Contains(flag));
   }

@@ -24,7 +24,8 @@ std::optional<FunctionSpec> FunctionRegistry::find(const std::string& name) cons
   if (invoke_endpoint_.empty()) return std::nullopt;
   std::string url = invoke_endpoint_;
   while (!url.empty() && url.back() == '/') url.pop_back();
-  return FunctionSpec{name, url + "/2015-03-31/functions/" + name + "/invocations", 3000, invoke_endpoint_concurrency_};
+  return FunctionSpec{name, url + "/2015-03-31/functions/" + name + "/invocations", invoke_endpoint_timeout_ms_,
+                      invoke_endpoint_concurrency_};
 }
 
 std::vector<FunctionSpec> FunctionRegistry::list() const {

@@ -33,7 +33,8 @@ Status App::start() {
   if (!conn) return conn.status();
   if (Status s = storage::migrate(**conn); !s.is_ok()) return s;
 
-  functions_ = std::make_unique<FunctionRegistry>(config_.invoke_endpoint, config_.invoke_endpoint_concurrency);
+  functions_ = std::make_unique<FunctionRegistry>(config_.invoke_endpoint, config_.invoke_endpoint_concurrency,
+                                                  config_.invoke_endpoint_timeout_ms);
   auto registered = storage::load_functions(**conn);
   if (!registered) return internal_error("cannot read the registered functions: " + registered.status().message());
   for (auto& f : *registered) {

@@ -45,7 +45,7 @@ constexpr Flag kFlags[] = {
     {"host", true},       {"port", true},          {"data-dir", true},   {"in-memory", false},
     {"region", true},     {"account-id", true},    {"log-level", true},  {"transition-delay-ms", true},
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
-    {"invoke-endpoint-concurrency", true},
+    {"invoke-endpoint-concurrency", true}, {"invoke-endpoint-timeout", true},
     {"threads", true},    {"kinesis-shard-limits", false}, {"kafka-port", true}, {"kafka-advertised-listener", true},
     {"kafka-auto-create-topics", true}, {"allow-api-exec", false}, {"cors-origins", true}, {"allowed-hosts", true},
     {"help", false}, {"version", false},
@@ -117,6 +117,10 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
     auto p = parse_int(name, v, 1, 1000);
     if (!p) return p.status();
     c.invoke_endpoint_concurrency = *p;
+  } else if (name == "invoke-endpoint-timeout") {
+    auto p = parse_int(name, v, 1, 900);
+    if (!p) return p.status();
+    c.invoke_endpoint_timeout_ms = *p * 1000;
   } else if (name == "durability") {
     if (v != "full" && v != "normal") return invalid_parameter("--durability must be full or normal");
     c.durability = v;
@@ -266,6 +270,8 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
   --invoke-endpoint URL       invoke unregistered functions at URL/2015-03-31/functions/NAME/invocations
   --invoke-endpoint-concurrency N
                               parallel invocations of one such function (default 10, 1..1000)
+  --invoke-endpoint-timeout S seconds such a function may run (default 900, Lambda's maximum: the
+                              runtime behind the endpoint enforces the function's own timeout)
   --durability full|normal    full: fsync every commit (default); normal: survive kill -9 only
   --threads N                 I/O threads (default 2)
   --kinesis-shard-limits      Kinesis shards take at most 1 MiB/s and 1,000 records/s each, as in

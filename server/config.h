@@ -23,6 +23,7 @@ struct Config {
   std::string invoke_endpoint;
   // Parallel invocations of one unregistered (invoke-endpoint) function.
   int invoke_endpoint_concurrency = FunctionRegistry::kDefaultInvokeEndpointConcurrency;
+  int invoke_endpoint_timeout_ms = FunctionRegistry::kDefaultInvokeEndpointTimeoutMs;
   std::string durability = "full";  // full | normal
   int threads = 2;
   // Kinesis shards refuse writes over AWS's 1 MiB/s or 1,000 records/s (off by default).

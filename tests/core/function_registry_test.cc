@@ -48,14 +48,15 @@ TEST_CASE("with an invoke endpoint every unregistered name resolves to its Invok
   REQUIRE(f);
   CHECK(f->name == "anything");
   CHECK(f->target == "http://127.0.0.1:3001/2015-03-31/functions/anything/invocations");
-  CHECK(f->timeout_ms == 3000);
+  CHECK(f->timeout_ms == 900'000);  // the runtime behind the endpoint enforces the function's own
   CHECK(f->concurrency == FunctionRegistry::kDefaultInvokeEndpointConcurrency);
   CHECK(reg.exists("other"));
 }
 
 TEST_CASE("invoke-endpoint functions run as many invocations at once as configured; registered ones keep theirs") {
-  FunctionRegistry reg("http://127.0.0.1:3001", 25);
+  FunctionRegistry reg("http://127.0.0.1:3001", 25, 30'000);
   CHECK(reg.find("sam-fn")->concurrency == 25);
+  CHECK(reg.find("sam-fn")->timeout_ms == 30'000);
   reg.put({"rie", "http://127.0.0.1:9000/2015-03-31/functions/function/invocations", 3000, 1});
   reg.put({"sam-fn-registered", "http://127.0.0.1:3001/2015-03-31/functions/sam-fn/invocations", 3000, 4});
   CHECK(reg.find("rie")->concurrency == 1);

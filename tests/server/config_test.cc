@@ -73,6 +73,7 @@ TEST_CASE("without flags or environment every setting has its documented default
   CHECK(c->functions.empty());
   CHECK(c->invoke_endpoint.empty());
   CHECK(c->invoke_endpoint_concurrency == 10);
+  CHECK(c->invoke_endpoint_timeout_ms == 900'000);
   CHECK(c->durability == "full");
   CHECK(c->threads == 2);
   CHECK_FALSE(c->show_help);
@@ -83,7 +84,7 @@ TEST_CASE("every flag sets its setting, with the value as the next argument") {
   auto c = parse({"--host", "0.0.0.0", "--port", "1234", "--data-dir", "/tmp/x", "--in-memory", "--region",
                   "eu-west-1", "--account-id", "123456789012", "--log-level", "debug", "--transition-delay-ms", "0",
                   "--function", "f=builtin:ok", "--invoke-endpoint", "http://127.0.0.1:3001",
-                  "--invoke-endpoint-concurrency", "32", "--durability", "normal", "--threads", "4", "--help",
+                  "--invoke-endpoint-concurrency", "32", "--invoke-endpoint-timeout", "30", "--durability", "normal", "--threads", "4", "--help",
                   "--version"});
   REQUIRE(c);
   CHECK(c->host == "0.0.0.0");
@@ -99,6 +100,7 @@ TEST_CASE("every flag sets its setting, with the value as the next argument") {
   CHECK(c->functions[0].target == "builtin:ok");
   CHECK(c->invoke_endpoint == "http://127.0.0.1:3001");
   CHECK(c->invoke_endpoint_concurrency == 32);
+  CHECK(c->invoke_endpoint_timeout_ms == 30000);
   CHECK(c->durability == "normal");
   CHECK(c->threads == 4);
   CHECK(c->show_help);

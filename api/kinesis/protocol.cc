@@ -112,7 +112,7 @@ void KinesisApi::handle(Request req, Reply reply) {
       // Nothing is acknowledged, and nothing read is shown, unless the group committed: a read
       // may have seen a record the failed group appended.
       if (!commit.is_ok())
-        return reply(error_response({ErrorType::kInternalFailure, "The change could not be saved."}));
+        return reply(error_response({ErrorType::kInternalFailure, "The change could not be saved: " + commit.message()}));
       reply(std::move(*resp));
     };
   };

@@ -74,8 +74,8 @@ void SqsApi::handle(Request req, Reply reply) {
         if (*r == sqs_wire::Answer::kLater) return nullptr;
         return [reply, out, protocol = parsed.protocol, op = parsed.op, request_id](const Status& commit) {
           if (!commit.is_ok())
-            return reply(sqs_wire::error_response(protocol, {SqsCode::kInternalError, "The change could not be saved."},
-                                             request_id));
+            return reply(sqs_wire::error_response(
+                protocol, {SqsCode::kInternalError, "The change could not be saved: " + commit.message()}, request_id));
           reply(sqs_wire::ok_response(protocol, op, *out, request_id));
         };
       },

@@ -210,6 +210,23 @@ class EmptyDatabaseTest(unittest.TestCase):
         self.assertIn(f"the database {db} is an empty (0-byte) file", p.stderr)
         self.assertEqual(os.path.getsize(db), 0, "the file is left as it was")
 
+    def test_a_corrupt_or_unreadable_database_is_refused_with_a_message(self):
+        data = tempfile.mkdtemp(prefix="esmd-corrupt-")
+        self.addCleanup(shutil.rmtree, data, True)
+        db = os.path.join(data, "esmd.sqlite3")
+        with open(db, "wb") as f:
+            f.write(b"this is not a database" * 500)
+        p = subprocess.run([ESMD_BIN, "--port", str(free_port()), "--kafka-port", "off", "--data-dir", data],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("cannot start", p.stderr)
+        self.assertIn("not a database", p.stderr)
+        os.chmod(db, 0)
+        if os.geteuid() != 0:  # root reads it anyway
+            p = subprocess.run([ESMD_BIN, "--port", str(free_port()), "--kafka-port", "off", "--data-dir", data],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

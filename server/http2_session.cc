@@ -26,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kReadTimeout = std::chrono::seconds(75);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr std::size_t kHeaderLimit = 64 * 1024;
+// An oversized body up to this size is read and dropped after the 413.
+constexpr std::uint64_t kDrainLimit = 64ull * 1024 * 1024;
 constexpr std::uint32_t kMaxStreams = 100;
 // Windows wider than HTTP/2's 64 KiB default: a 5 MiB PutRecords would otherwise wait for a
 // WINDOW_UPDATE every 32 KiB.
@@ -109,11 +111,19 @@ struct Http2Session::Callbacks {
     return 0;
   }
 
-  static int on_data_chunk(nghttp2_session*, std::uint8_t, std::int32_t id, const std::uint8_t* data,
+  static int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id, const std::uint8_t* data,
                            std::size_t len, void* p) {
     Http2Session& self = of(p);
     Stream* s = self.stream(id);
-    if (!s || s->too_large) return 0;
+    if (!s) return 0;
+    if (s->too_large) {
+      // As on HTTP/1.1, the rest of the body is read and dropped so that the client sees the
+      // 413 (curl, for one, reports a RST_STREAM after the answer as an error), up to a limit.
+      s->dropped += len;
+      if (s->dropped > kDrainLimit)
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+      return 0;
+    }
     if (s->req.body.size() + len > s->limit) return self.refuse_too_large(id, *s), 0;
     s->req.body.append(reinterpret_cast<const char*>(data), len);
     return 0;
@@ -127,18 +137,6 @@ struct Http2Session::Callbacks {
     if (!s) return 0;
     if (request_headers(frame)) self.on_headers_done(id, *s);
     if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->too_large) self.on_request_done(id, *s);
-    return 0;
-  }
-
-  // A 413 goes out before the client has sent its whole body: once it is sent, RST_STREAM
-  // NO_ERROR tells the client to stop sending (RFC 9113 8.1).
-  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* p) {
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
-      return 0;
-    const Stream* s = of(p).stream(frame->hd.stream_id);
-    if (s && s->too_large && nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
-      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     return 0;
   }
 
@@ -171,7 +169,6 @@ Http2Session::Http2Session(tcp::socket&& socket, const Handler& handler, std::sh
   nghttp2_session_callbacks_set_on_header_callback(cbs, &Callbacks::on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &Callbacks::on_data_chunk);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &Callbacks::on_frame_recv);
-  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, &Callbacks::on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &Callbacks::on_stream_close);
   const int rv = nghttp2_session_server_new(&session_, cbs, this);
   nghttp2_session_callbacks_del(cbs);

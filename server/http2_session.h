@@ -61,6 +61,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
     std::size_t header_bytes = 0;
     std::size_t limit = kKinesisBodyLimit;
     bool too_large = false;   // answered 413; the rest of the body is dropped
+    std::uint64_t dropped = 0;
     bool dispatched = false;  // handed to the handler
     bool answered = false;    // a response is submitted
     std::string method, path, request_id;  // for the response and the log line

@@ -119,8 +119,9 @@ struct Http2Session::Callbacks {
     if (s->too_large) {
       // As on HTTP/1.1, the rest of the body is read and dropped so that the client sees the
       // 413 (curl, for one, reports a RST_STREAM after the answer as an error), up to a limit.
+      const bool was_under = s->dropped <= kDrainLimit;
       s->dropped += len;
-      if (s->dropped > kDrainLimit)
+      if (was_under && s->dropped > kDrainLimit)
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       return 0;
     }

@@ -103,8 +103,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // HTTP/2's client preface starts as a request line "PRI * HTTP/2.0", a version Beast's
   // parser refuses without consuming anything: when the first header of a connection fails so
   // and the bytes Beast has read start with the preface, the connection is h2c with prior
-  // knowledge and an Http2Session takes the socket with those bytes. No extra read, and a
-  // request that parses pays nothing.
+  // knowledge and an Http2Session takes the socket with those bytes. No extra read; an HTTP/1.1
+  // connection pays one test of `ec` on its first request.
   void on_first_header(beast::error_code ec, std::size_t n) {
     if (ec && buffer_.size() >= kPrefaceStart.size() &&
         std::string_view(static_cast<const char*>(buffer_.data().data()), kPrefaceStart.size()) == kPrefaceStart)

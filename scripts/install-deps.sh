@@ -15,7 +15,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 pkgs=(g++ cmake ninja-build pkg-config libboost-dev libsqlite3-dev rapidjson-dev libspdlog-dev catch2 curl ca-certificates python3
-      zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev)
+      zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libnghttp2-dev)
 if [ "$want_tests" = 1 ]; then
   # podman-compose: the Docker test brings docker/compose.yaml up with it (the container
   # engine itself comes from ../shared/tools/container; without one that test is skipped).

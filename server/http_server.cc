@@ -17,6 +17,7 @@
 
 #include "api/errors.h"
 #include "core/uuid.h"
+#include "server/http2_session.h"
 
 namespace esm::server {
 namespace {
@@ -31,6 +32,8 @@ constexpr auto kReadTimeout = std::chrono::seconds(75);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // An oversized body up to this size is read and dropped so that the client sees the 413.
 constexpr std::uint64_t kDrainLimit = 64ull * 1024 * 1024;
+// The client preface's first line and the empty line after it: Beast reads a header up to there.
+constexpr std::string_view kPrefaceStart = kHttp2Preface.substr(0, 18);
 
 // The response as it goes on the wire, written in one piece: Beast's serializer walks a
 // buffer sequence of every header field and took a fifth of a small request's instructions.
@@ -79,11 +82,14 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), handler_(handler), active_(std::move(active)) {}
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_first_read, shared_from_this()));
   }
 
  private:
-  void do_read() {
+  void do_first_read() { read_header(&Session::on_first_header); }
+  void do_read() { read_header(&Session::on_header); }
+
+  void read_header(void (Session::*on_done)(beast::error_code, std::size_t)) {
     parser_.emplace();
     // The largest limit of any service (Kinesis') until the header says which service the
     // request is for: then on_header lowers it, and refuses at once a Content-Length over it (a
@@ -91,8 +97,27 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(kKinesisBodyLimit);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(kReadTimeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(on_done, shared_from_this()));
+  }
+
+  // HTTP/2's client preface starts as a request line "PRI * HTTP/2.0", a version Beast's
+  // parser refuses without consuming anything: when the first header of a connection fails so
+  // and the bytes Beast has read start with the preface, the connection is h2c with prior
+  // knowledge and an Http2Session takes the socket with those bytes. No extra read; an HTTP/1.1
+  // connection pays one test of `ec` on its first request.
+  void on_first_header(beast::error_code ec, std::size_t n) {
+    if (ec && buffer_.size() >= kPrefaceStart.size() &&
+        std::string_view(static_cast<const char*>(buffer_.data().data()), kPrefaceStart.size()) == kPrefaceStart)
+      return upgrade_to_http2();
+    on_header(ec, n);
+  }
+
+  void upgrade_to_http2() {
+    std::string received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    stream_.expires_never();
+    auto h2 = std::make_shared<Http2Session>(stream_.release_socket(), handler_, active_);
+    h2->run(std::move(received));
   }
 
   void on_header(beast::error_code ec, std::size_t n) {
@@ -182,16 +207,12 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void send_too_large(std::size_t limit) {
-    send(api::lambda_error(
-             {Code::kTooLarge, "Request must be smaller than " + std::to_string(limit) + " bytes for the operation"}),
-         new_uuid(), "", "");
-  }
+  void send_too_large(std::size_t limit) { send(too_large_response(limit), new_uuid(), "", ""); }
 
-  // Kinesis requests may carry more than the others (kKinesisBodyLimit).
   static std::size_t limit_for(const http::fields& header) {
     const auto target = header.find("X-Amz-Target");
-    return target != header.end() && target->value().starts_with("Kinesis_20131202.") ? kKinesisBodyLimit : kBodyLimit;
+    if (target == header.end()) return body_limit_for({});
+    return body_limit_for(std::string_view(target->value().data(), target->value().size()));
   }
 
   void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {
@@ -238,6 +259,11 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
+
+api::Response too_large_response(std::size_t limit) {
+  return api::lambda_error(
+      {Code::kTooLarge, "Request must be smaller than " + std::to_string(limit) + " bytes for the operation"});
+}
 
 std::chrono::milliseconds AcceptBackoff::failed(const boost::system::error_code& ec, std::string_view listener) {
   ++failures_;

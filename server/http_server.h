@@ -2,6 +2,8 @@
 // HttpServer: the Boost.Beast listener and its sessions. One session per connection, each on
 // its own strand; a session only does I/O (do_read/on_read, send/on_write) and hands every
 // complete request to the Handler, which answers once through its Reply (from any thread).
+// A connection whose first bytes are HTTP/2's client preface (h2c with prior knowledge) goes on
+// in an Http2Session (server/http2_session.h) with the same Handler.
 // Limits: a request body of at most kBodyLimit, a read timeout that also bounds idle
 // keep-alive connections.
 
@@ -53,6 +55,12 @@ inline constexpr std::size_t kBodyLimit = 6 * 1024 * 1024 + 512 * 1024;
 // A Kinesis PutRecords carries up to 5 MiB of data, base64 on the wire (6.7 MiB), plus the
 // JSON of up to 500 entries.
 inline constexpr std::size_t kKinesisBodyLimit = 8 * 1024 * 1024;
+// The body limit of a request by its X-Amz-Target (Kinesis' requests may carry more).
+inline std::size_t body_limit_for(std::string_view x_amz_target) {
+  return x_amz_target.starts_with("Kinesis_20131202.") ? kKinesisBodyLimit : kBodyLimit;
+}
+// The 413 for a body over `limit`, in Lambda's error shape (HTTP/1.1 and HTTP/2).
+api::Response too_large_response(std::size_t limit);
 
 class HttpServer {
  public:

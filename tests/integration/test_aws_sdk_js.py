@@ -143,6 +143,10 @@ class AwsSdkJsTest(unittest.TestCase):
     def test_kinesis_round_trip(self):
         self.kinesis_round_trip(http1=True)
 
+    def test_kinesis_round_trip_over_http2_the_default(self):
+        # client-kinesis's default handler speaks HTTP/2 with prior knowledge to an http:// endpoint.
+        self.kinesis_round_trip(http1=False)
+
     def kinesis_round_trip(self, http1):
         stream = unique("js-s")
         results = sdk_js(self.esmd, [("kinesis", "CreateStream", {"StreamName": stream, "ShardCount": 2})], http1=http1)

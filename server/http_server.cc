@@ -198,8 +198,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_drain() {
     if (drain_remaining_ == 0) return close();
     stream_.expires_after(kReadTimeout);
-    const std::size_t n = std::min<std::uint64_t>(drain_remaining_, drain_buf_.size());
-    stream_.async_read_some(net::buffer(drain_buf_.data(), n),
+    if (!drain_buf_) drain_buf_ = std::make_unique<char[]>(kDrainChunk);
+    const std::size_t n = std::min<std::uint64_t>(drain_remaining_, kDrainChunk);
+    stream_.async_read_some(net::buffer(drain_buf_.get(), n),
                             [self = shared_from_this()](beast::error_code ec, std::size_t got) {
                               if (ec) return self->close();
                               self->drain_remaining_ -= std::min<std::uint64_t>(got, self->drain_remaining_);
@@ -252,7 +253,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<void> res_;
   std::uint64_t drain_remaining_ = 0;
-  std::array<char, 64 * 1024> drain_buf_{};
+  // Only a session that drains an oversized body has one: a 64 KiB array in every session
+  // cost 64 MiB of RSS with 1,000 keep-alive connections open (bench/connections.py).
+  static constexpr std::size_t kDrainChunk = 64 * 1024;
+  std::unique_ptr<char[]> drain_buf_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;

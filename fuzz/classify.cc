@@ -62,10 +62,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;
     }
     parser.eager(true);
-    used += parser.put(boost::asio::buffer(in.data() + used, in.size() - used), ec);
+    if (!parser.is_done()) used += parser.put(boost::asio::buffer(in.data() + used, in.size() - used), ec);
     if (ec == http::error::need_more) ec = {};
   }
-  if (!ec && !parser.is_done()) parser.put_eof(ec);  // the function closed the connection
+  // The function closed the connection (Beast's read reports end_of_stream when nothing came).
+  if (!ec && !parser.is_done()) {
+    if (parser.got_some()) parser.put_eof(ec);
+    else ec = http::error::end_of_stream;
+  }
   if (ec || !parser.is_done()) {
     failure.malformed = ec && ec != http::error::end_of_stream && ec != http::error::partial_message;
     failure.body_too_large = ec == http::error::body_limit;

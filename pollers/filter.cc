@@ -20,6 +20,55 @@ using rapidjson::Value;
 
 // Iterative: a payload of a million nested brackets must not exhaust a poller thread's stack.
 constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+
+// RapidJSON 1.1.0's full-precision strtod normalises a zero significand with clz(0), which is
+// undefined: "0e-100" parsed as 1.01e31 (found by fuzz/filter.cc). A number whose digits are
+// all zeros is zero whatever its exponent, so such an exponent is blanked out of a copy of the
+// text before parsing ("0e-100" -> "0.0   ", "-0.0E5" -> "-0.0  "); other text is parsed as is.
+std::string_view without_zero_exponents(std::string_view json, std::string& copy) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  bool copied = false;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && !digit(c)) continue;
+    std::size_t j = c == '-' ? i + 1 : i;
+    const std::size_t mantissa = j;
+    bool zero = true, dot = false;
+    for (; j < json.size() && (digit(json[j]) || json[j] == '.'); ++j) {
+      if (json[j] == '.') dot = true;
+      else if (json[j] != '0') zero = false;
+    }
+    if (j > mantissa && zero && j < json.size() && (json[j] == 'e' || json[j] == 'E')) {
+      std::size_t k = j + 1;
+      if (k < json.size() && (json[k] == '+' || json[k] == '-')) ++k;
+      const std::size_t exponent_digits = k;
+      while (k < json.size() && digit(json[k])) ++k;
+      if (k > exponent_digits) {  // e[+-]digits: at least two characters to overwrite
+        if (!copied) copy.assign(json.data(), json.size());
+        copied = true;
+        // Text such as 0e0E76 is not JSON: blanks keep it invalid, where ".0" would not.
+        const bool chained = k < json.size() && (json[k] == '.' || json[k] == 'e' || json[k] == 'E' ||
+                                                 json[k] == '+' || json[k] == '-');
+        for (std::size_t x = j; x < k; ++x) copy[x] = ' ';
+        if (!dot && !chained) copy[j] = '.', copy[j + 1] = '0';
+        j = k;
+      }
+    }
+    i = j - 1;
+  }
+  return copied ? std::string_view(copy) : json;
+}
+
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
 constexpr std::size_t kMaxAlternatives = 1000;
 // Bounds on the same-array search of one alternative (see consistent_pick()): the leaves kept
@@ -942,7 +991,9 @@ std::string pattern_error(const std::string& pattern, Program& program) {
   if (pattern.empty()) return "empty pattern";
   if (code_points(pattern) > kMaxPatternChars) return "pattern longer than 4096 characters";
   rapidjson::Document d;
-  d.Parse<kParseFlags>(pattern.data(), pattern.size());
+  std::string fixed;
+  const std::string_view text = without_zero_exponents(pattern, fixed);
+  d.Parse<kParseFlags>(text.data(), text.size());
   if (d.HasParseError()) return "malformed JSON";
   if (!d.IsObject()) return "the pattern is not a JSON object";
   std::string why;
@@ -1013,9 +1064,13 @@ bool EventFilter::matches(const Value& event) const {
 void set_payload_view(Value& view, std::string_view key, std::string_view payload,
                       rapidjson::Document::AllocatorType& alloc) {
   if (!valid_utf8(payload)) return;
+  // An empty view may have no data at all, which RapidJSON's string constructors refuse.
+  if (payload.data() == nullptr) payload = std::string_view("", 0);
   Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
   rapidjson::Document parsed(&alloc);
-  parsed.Parse<kParseFlags>(payload.data(), payload.size());
+  std::string fixed;
+  const std::string_view text = without_zero_exponents(payload, fixed);
+  parsed.Parse<kParseFlags>(text.data(), text.size());
   if (parsed.HasParseError()) {
     view.AddMember(name, Value(payload.data(), static_cast<rapidjson::SizeType>(payload.size()), alloc), alloc);
   } else {
@@ -1024,7 +1079,9 @@ void set_payload_view(Value& view, std::string_view key, std::string_view payloa
 }
 
 bool parse_for_filter(rapidjson::Document& doc, std::string_view json) {
-  doc.Parse<kParseFlags>(json.data(), json.size());
+  std::string fixed;
+  const std::string_view text = without_zero_exponents(json, fixed);
+  doc.Parse<kParseFlags>(text.data(), text.size());
   return !doc.HasParseError();
 }
 

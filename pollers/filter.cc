@@ -22,14 +22,16 @@ using rapidjson::Value;
 constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
 
 // RapidJSON 1.1.0's full-precision strtod normalises a zero significand with clz(0), which is
-// undefined: "0e-100" parsed as 1.01e31 (found by fuzz/filter.cc). A number whose digits are
-// all zeros is zero whatever its exponent, so such an exponent is blanked out of a copy of the
-// text before parsing ("0e-100" -> "0.0   ", "-0.0E5" -> "-0.0  "); other text is parsed as is.
-std::string_view without_zero_exponents(std::string_view json, std::string& copy) {
+// undefined: 0e-100 parsed as 1.01e31 (found by fuzz/filter.cc), and so did a zero with 23 or
+// more fraction digits. A zero is zero whatever its fraction and exponent, so each zero with
+// either, as RapidJSON would read it, becomes "0.0" padded with spaces in a copy of the text
+// (made only when there is one): 0e-100 -> "0.0   "; other text is parsed as is.
+std::string_view without_long_zeros(std::string_view json, std::string& copy) {
   auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const std::size_t n = json.size();
   bool copied = false;
   bool in_string = false;
-  for (std::size_t i = 0; i < json.size(); ++i) {
+  for (std::size_t i = 0; i < n; ++i) {
     const char c = json[i];
     if (in_string) {
       if (c == '\\') ++i;
@@ -40,31 +42,36 @@ std::string_view without_zero_exponents(std::string_view json, std::string& copy
       in_string = true;
       continue;
     }
-    if (c != '-' && !digit(c)) continue;
-    std::size_t j = c == '-' ? i + 1 : i;
-    const std::size_t mantissa = j;
-    bool zero = true, dot = false;
-    for (; j < json.size() && (digit(json[j]) || json[j] == '.'); ++j) {
-      if (json[j] == '.') dot = true;
-      else if (json[j] != '0') zero = false;
+    if (!digit(c)) continue;
+    if (c != '0' || (i > 0 && digit(json[i - 1]))) {  // not a number starting with 0: skip its digits
+      while (i + 1 < n && digit(json[i + 1])) ++i;
+      continue;
     }
-    if (j > mantissa && zero && j < json.size() && (json[j] == 'e' || json[j] == 'E')) {
-      std::size_t k = j + 1;
-      if (k < json.size() && (json[k] == '+' || json[k] == '-')) ++k;
-      const std::size_t exponent_digits = k;
-      while (k < json.size() && digit(json[k])) ++k;
-      if (k > exponent_digits) {  // e[+-]digits: at least two characters to overwrite
-        if (!copied) copy.assign(json.data(), json.size());
-        copied = true;
-        // Text such as 0e0E76 is not JSON: blanks keep it invalid, where ".0" would not.
-        const bool chained = k < json.size() && (json[k] == '.' || json[k] == 'e' || json[k] == 'E' ||
-                                                 json[k] == '+' || json[k] == '-');
-        for (std::size_t x = j; x < k; ++x) copy[x] = ' ';
-        if (!dot && !chained) copy[j] = '.', copy[j + 1] = '0';
-        j = k;
-      }
+    // A 0 as RapidJSON reads a number from it: 0, then .digits, then e[+-]digits.
+    std::size_t k = i + 1;
+    bool zero = true;
+    if (k < n && json[k] == '.') {
+      std::size_t f = k + 1;
+      for (; f < n && digit(json[f]); ++f)
+        if (json[f] != '0') zero = false;
+      if (f == k + 1) continue;  // "0." is refused before any conversion
+      k = f;
     }
-    i = j - 1;
+    if (zero && k < n && (json[k] == 'e' || json[k] == 'E')) {
+      std::size_t e = k + 1;
+      if (e < n && (json[e] == '+' || json[e] == '-')) ++e;
+      const std::size_t digits = e;
+      while (e < n && digit(json[e])) ++e;
+      if (e > digits) k = e;
+    }
+    if (zero && k - i > 3) {
+      if (!copied) copy.assign(json.data(), json.size());
+      copied = true;
+      copy[i + 1] = '.';
+      copy[i + 2] = '0';
+      for (std::size_t x = i + 3; x < k; ++x) copy[x] = ' ';
+    }
+    i = k - 1;
   }
   return copied ? std::string_view(copy) : json;
 }
@@ -992,7 +999,7 @@ std::string pattern_error(const std::string& pattern, Program& program) {
   if (code_points(pattern) > kMaxPatternChars) return "pattern longer than 4096 characters";
   rapidjson::Document d;
   std::string fixed;
-  const std::string_view text = without_zero_exponents(pattern, fixed);
+  const std::string_view text = without_long_zeros(pattern, fixed);
   d.Parse<kParseFlags>(text.data(), text.size());
   if (d.HasParseError()) return "malformed JSON";
   if (!d.IsObject()) return "the pattern is not a JSON object";
@@ -1069,7 +1076,7 @@ void set_payload_view(Value& view, std::string_view key, std::string_view payloa
   Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
   rapidjson::Document parsed(&alloc);
   std::string fixed;
-  const std::string_view text = without_zero_exponents(payload, fixed);
+  const std::string_view text = without_long_zeros(payload, fixed);
   parsed.Parse<kParseFlags>(text.data(), text.size());
   if (parsed.HasParseError()) {
     view.AddMember(name, Value(payload.data(), static_cast<rapidjson::SizeType>(payload.size()), alloc), alloc);
@@ -1080,7 +1087,7 @@ void set_payload_view(Value& view, std::string_view key, std::string_view payloa
 
 bool parse_for_filter(rapidjson::Document& doc, std::string_view json) {
   std::string fixed;
-  const std::string_view text = without_zero_exponents(json, fixed);
+  const std::string_view text = without_long_zeros(json, fixed);
   doc.Parse<kParseFlags>(text.data(), text.size());
   return !doc.HasParseError();
 }

@@ -553,6 +553,9 @@ TEST_CASE("zeros written with an exponent are zero, in events, payloads and patt
   CHECK(run({R"({"n": [{"numeric": ["<", 1e-300]}]})"}, R"({"n": 0.0e-23})"));
   CHECK(run({R"({"n": [0e-100]})"}, R"({"n": 0})"));
   CHECK(run({R"({"s": ["0e-100"]})"}, R"({"s": "0e-100"})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, "{\"n\": 0." + std::string(40, '0') + "}"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 10]}]})"}, R"({"n": 10e0, "m": 0.0})"));
+  CHECK_FALSE(EventFilter::compile({R"({"n": [0e0E76]})"}));
   rapidjson::Document view(rapidjson::kObjectType);
   set_payload_view(view, "body", R"({"n": 0e-100})", view.GetAllocator());
   REQUIRE(view["body"]["n"].IsNumber());

@@ -20,6 +20,62 @@ using rapidjson::Value;
 
 // Iterative: a payload of a million nested brackets must not exhaust a poller thread's stack.
 constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+
+// RapidJSON 1.1.0's full-precision strtod normalises a zero significand with clz(0), which is
+// undefined: 0e-100 parsed as 1.01e31 (found by fuzz/filter.cc), and so did a zero with 23 or
+// more fraction digits. A zero is zero whatever its fraction and exponent, so each zero with
+// either, as RapidJSON would read it, becomes "0.0" padded with spaces in a copy of the text
+// (made only when there is one): 0e-100 -> "0.0   "; other text is parsed as is.
+std::string_view without_long_zeros(std::string_view json, std::string& copy) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const std::size_t n = json.size();
+  bool copied = false;
+  bool in_string = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (!digit(c)) continue;
+    if (c != '0' || (i > 0 && digit(json[i - 1]))) {  // not a number starting with 0: skip its digits
+      while (i + 1 < n && digit(json[i + 1])) ++i;
+      continue;
+    }
+    // A 0 as RapidJSON reads a number from it: 0, then .digits, then e[+-]digits.
+    std::size_t k = i + 1;
+    bool zero = true;
+    if (k < n && json[k] == '.') {
+      std::size_t f = k + 1;
+      for (; f < n && digit(json[f]); ++f)
+        if (json[f] != '0') zero = false;
+      if (f == k + 1) continue;  // "0." is refused before any conversion
+      k = f;
+    }
+    if (zero && k < n && (json[k] == 'e' || json[k] == 'E')) {
+      std::size_t e = k + 1;
+      if (e < n && (json[e] == '+' || json[e] == '-')) ++e;
+      const std::size_t digits = e;
+      while (e < n && digit(json[e])) ++e;
+      if (e > digits) k = e;
+    }
+    if (zero && k - i > 3) {
+      if (!copied) copy.assign(json.data(), json.size());
+      copied = true;
+      copy[i + 1] = '.';
+      copy[i + 2] = '0';
+      for (std::size_t x = i + 3; x < k; ++x) copy[x] = ' ';
+    }
+    i = k - 1;
+  }
+  return copied ? std::string_view(copy) : json;
+}
+
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
 constexpr std::size_t kMaxAlternatives = 1000;
 // Bounds on the same-array search of one alternative (see consistent_pick()): the leaves kept
@@ -1013,7 +1069,9 @@ std::string pattern_error(const std::string& pattern, Program& program) {
   if (pattern.empty()) return "empty pattern";
   if (code_points(pattern) > kMaxPatternChars) return "pattern longer than 4096 characters";
   rapidjson::Document d;
-  d.Parse<kParseFlags>(pattern.data(), pattern.size());
+  std::string fixed;
+  const std::string_view text = without_long_zeros(pattern, fixed);
+  d.Parse<kParseFlags>(text.data(), text.size());
   if (d.HasParseError()) return "malformed JSON";
   if (!d.IsObject()) return "the pattern is not a JSON object";
   std::string why;
@@ -1089,9 +1147,13 @@ bool EventFilter::matches(const Value& event) const {
 void set_payload_view(Value& view, std::string_view key, std::string_view payload,
                       rapidjson::Document::AllocatorType& alloc) {
   if (!valid_utf8(payload)) return;
+  // An empty view may have no data at all, which RapidJSON's string constructors refuse.
+  if (payload.data() == nullptr) payload = std::string_view("", 0);
   Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
   rapidjson::Document parsed(&alloc);
-  parsed.Parse<kParseFlags>(payload.data(), payload.size());
+  std::string fixed;
+  const std::string_view text = without_long_zeros(payload, fixed);
+  parsed.Parse<kParseFlags>(text.data(), text.size());
   if (parsed.HasParseError()) {
     view.AddMember(name, Value(payload.data(), static_cast<rapidjson::SizeType>(payload.size()), alloc), alloc);
   } else {
@@ -1100,7 +1162,9 @@ void set_payload_view(Value& view, std::string_view key, std::string_view payloa
 }
 
 bool parse_for_filter(rapidjson::Document& doc, std::string_view json) {
-  doc.Parse<kParseFlags>(json.data(), json.size());
+  std::string fixed;
+  const std::string_view text = without_long_zeros(json, fixed);
+  doc.Parse<kParseFlags>(text.data(), text.size());
   return !doc.HasParseError();
 }
 

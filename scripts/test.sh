@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command on a fresh Debian 12 machine: install, build (warnings as errors) and run every
 # test — Catch2 unit tests and the integration tests that drive the real esmd binary with the
-# AWS CLI and boto3 — through CTest, then the sanitizer builds (scripts/sanitize.sh).
+# AWS CLI and boto3 — through CTest, then the sanitizer builds (scripts/sanitize.sh) and a brief
+# run of the fuzzers (bench/fuzz.sh 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh --test
@@ -15,4 +16,10 @@ echo "test.sh: $(aws --version 2>&1 | head -n1); boto3 $(python3 -c 'import boto
 # skips them, e.g. for a quick local run).
 if [ "${ESMD_SKIP_SANITIZERS:-0}" != 1 ]; then
   ./scripts/sanitize.sh
+  # Then every libFuzzer harness (fuzz/) for 10 s from its seeds; they need clang's libFuzzer.
+  if command -v clang++ >/dev/null 2>&1; then
+    ./bench/fuzz.sh 10
+  else
+    echo "test.sh: clang++ not found: skipping the fuzzing run (bench/fuzz.sh)"
+  fi
 fi

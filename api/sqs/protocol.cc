@@ -41,7 +41,14 @@ struct Node {
 
 bool is_index(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
 
+// The deepest key of SQS's query shapes has 7 segments
+// (SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringListValue.1). The tree is
+// built and walked recursively, so a key of a million dots would overflow the I/O thread's
+// stack: deeper keys are ignored, as SQS ignores parameters it does not know.
+constexpr std::size_t kMaxKeySegments = 16;
+
 void insert_path(Node& root, std::string_view key, const std::string& value) {
+  if (static_cast<std::size_t>(std::count(key.begin(), key.end(), '.')) >= kMaxKeySegments) return;
   Node* n = &root;
   while (true) {
     const auto dot = key.find('.');

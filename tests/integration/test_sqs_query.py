@@ -233,6 +233,15 @@ class SqsQueryXmlTest(SqsTestCase, unittest.TestCase):
         [t] = findall(root, "ListQueueTagsResult/Tag")
         self.assertEqual((text(t, "Key"), text(t, "Value")), ("k", "v"))
 
+    def test_a_parameter_nested_a_million_levels_deep_is_ignored(self):
+        # Found while fuzzing the query decoder (fuzz/sqs_input.cc): a 2 MB form key of a
+        # million dots was decoded into a tree walked recursively, and the stack overflow
+        # killed esmd. SQS ignores parameters it does not know; so does esmd, at any depth.
+        root = self.call("SendMessage", {"QueueUrl": self.url, "MessageBody": "deep", "a." * 1_000_000 + "b": "1"})
+        self.assertTrue(text(root, "SendMessageResult/MessageId"))
+        self.assertEqual(self.esmd.proc.poll(), None)
+        self.receive_and_delete_all()
+
     def test_send_message_result_elements(self):
         root = self.call("SendMessage", {
             "QueueUrl": self.url, "MessageBody": "xml body",

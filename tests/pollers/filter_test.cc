@@ -610,6 +610,36 @@ TEST_CASE("huge arrays are matched with bounded work and memory") {
   CHECK(run({R"({"x": {"p": [1], "q": [2]}})"}, items));
 }
 
+// Found by fuzz/filter.cc: RapidJSON 1.1.0's full-precision parser read a zero with a large
+// negative exponent through clz(0), undefined behaviour: 0e-100 came out as 1.01e31.
+TEST_CASE("zeros written with an exponent are zero, in events, payloads and patterns") {
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, R"({"n": 0e-100})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, R"({"n": -0.000E-167, "s": "0e-100"})"));
+  CHECK_FALSE(run({R"({"n": [{"numeric": [">", 1]}]})"}, R"({"n": 0e-100})"));
+  CHECK(run({R"({"n": [{"numeric": ["<", 1e-300]}]})"}, R"({"n": 0.0e-23})"));
+  CHECK(run({R"({"n": [0e-100]})"}, R"({"n": 0})"));
+  CHECK(run({R"({"s": ["0e-100"]})"}, R"({"s": "0e-100"})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, "{\"n\": 0." + std::string(40, '0') + "}"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 10]}]})"}, R"({"n": 10e0, "m": 0.0})"));
+  CHECK_FALSE(EventFilter::compile({R"({"n": [0e0E76]})"}));
+  rapidjson::Document view(rapidjson::kObjectType);
+  set_payload_view(view, "body", R"({"n": 0e-100})", view.GetAllocator());
+  REQUIRE(view["body"]["n"].IsNumber());
+  CHECK(view["body"]["n"].GetDouble() == 0.0);
+}
+
+// Found by fuzz/filter.cc: an empty std::string_view (no data pointer) hit RapidJSON's
+// assertion on a null string in debug and sanitizer builds.
+TEST_CASE("an empty payload view without data is the empty string") {
+  rapidjson::Document view(rapidjson::kObjectType);
+  set_payload_view(view, "body", std::string_view(), view.GetAllocator());
+  REQUIRE(view["body"].IsString());
+  CHECK(view["body"].GetStringLength() == 0);
+  auto f = EventFilter::compile({R"({"body": [""]})"});
+  REQUIRE(f);
+  CHECK(f->matches(view));
+}
+
 TEST_CASE("deeply nested payloads and events neither crash nor confuse the matcher") {
   // A million brackets: parsed and walked without recursion.
   const std::string deep = std::string(1000000, '[') + "\"x\"" + std::string(1000000, ']');

@@ -1,6 +1,7 @@
 #pragma once
 // esmd's settings: command-line flags, each also readable from ESMD_<NAME> (flags win).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct Config {
   int kafka_port = 9092;
   std::string kafka_advertised_listener;
   bool kafka_auto_create_topics = true;
+  // --msk-cluster ARN=HOST:PORT,...: an MSK cluster ARN -> the brokers its mappings read.
+  std::map<std::string, std::string> msk_clusters;
   // Security (README "Security"): exec: targets registered over HTTP (off: only the operator's
   // --function, ESMD_FUNCTION and functions files name commands), the Origins a browser may
   // call from, and Host names accepted besides loopback ones when --host is a loopback address.

@@ -5,7 +5,7 @@
 namespace esm::server {
 
 KafkaSource::KafkaSource(const SourceContext& context)
-    : context_(context), log_(std::make_unique<kafka::LogEngine>(context.db)) {}
+    : context_(context), clusters_(context.config.msk_clusters), log_(std::make_unique<kafka::LogEngine>(context.db)) {}
 
 KafkaSource::~KafkaSource() = default;
 
@@ -43,6 +43,7 @@ Status KafkaSource::start(boost::asio::io_context& ioc, Scheduler& scheduler) {
     broker.port = listener_->port();
   }
   api_->set_broker(broker);
+  clusters_.set_own_broker(broker.host + ":" + std::to_string(broker.port));
   spdlog::info("esmd Kafka broker listening on {}:{} (advertised as {}:{})", config.host, listener_->port(),
                broker.host, broker.port);
   return Status::ok();

@@ -12,6 +12,7 @@
 #include "server/kafka_listener.h"
 #include "server/source.h"
 #include "server/sources/builtin.h"
+#include "services/kafka/cluster_directory.h"
 #include "services/kafka/group_coordinator.h"
 #include "services/kafka/log_engine.h"
 
@@ -36,9 +37,11 @@ class KafkaSource final : public Source {
   std::string health_json() const override;
 
   kafka::LogEngine& log() { return *log_; }
+  const kafka::ClusterDirectory& clusters() const { return clusters_; }
 
  private:
   const SourceContext context_;
+  kafka::ClusterDirectory clusters_;
   std::unique_ptr<kafka::LogEngine> log_;
   std::unique_ptr<kafka::GroupCoordinator> groups_;
   std::unique_ptr<api::KafkaApi> api_;

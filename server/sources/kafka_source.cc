@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "api/mapping_codec.h"
+#include "pollers/kafka_poller.h"
+#include "pollers/rdkafka_consumer.h"
+
 namespace esm::server {
 
 KafkaSource::KafkaSource(const SourceContext& context)
@@ -15,6 +19,17 @@ Status KafkaSource::recover(storage::Connection& c, std::int64_t) { return log_-
 
 std::optional<std::int64_t> KafkaSource::tick(storage::Connection& c, std::int64_t now_ms) {
   return log_->tick(c, now_ms);
+}
+
+void KafkaSource::register_pollers(pollers::PollerRegistry& registry) {
+  pollers::register_kafka_poller(
+      registry,
+      [this](const Mapping& m) {
+        const char* block =
+            m.kind == SourceKind::kMsk ? "AmazonManagedKafkaEventSourceConfig" : "SelfManagedKafkaEventSourceConfig";
+        return pollers::KafkaCluster{clusters_.bootstrap_of(m), api::consumer_group_of(m.extras_json, block)};
+      },
+      pollers::make_rdkafka_consumer);
 }
 
 Status KafkaSource::start(boost::asio::io_context& ioc, Scheduler& scheduler) {

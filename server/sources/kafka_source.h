@@ -1,8 +1,9 @@
 #pragma once
 // KafkaSource: esmd's Kafka broker. Its log (services/kafka/log_engine.h) and group
 // coordinator (services/kafka/group_coordinator.h), its wire front-end (api/kafka/) and its
-// TCP listener (server/kafka_listener.h) on --kafka-port. It answers no HTTP request. The
-// Kafka event-source poller registers here once it exists (issue 12).
+// TCP listener (server/kafka_listener.h) on --kafka-port. It answers no HTTP request. MSK and
+// self-managed Kafka mappings get their poller here (pollers/kafka_poller.h), reading the
+// brokers its ClusterDirectory names: esmd's own or another cluster.
 //
 // Threading: see server/source.h; start() and stop() on the thread that starts and stops App.
 
@@ -29,7 +30,7 @@ class KafkaSource final : public Source {
   std::optional<std::int64_t> tick(storage::Connection& c, std::int64_t now_ms) override;
   bool matches(const api::Request&) const override { return false; }
   void handle(api::Request, api::Reply) override {}
-  void register_pollers(pollers::PollerRegistry&) override {}
+  void register_pollers(pollers::PollerRegistry& registry) override;
   std::optional<Status> check_source(storage::Connection&, const Mapping&) override { return std::nullopt; }
   Status start(boost::asio::io_context& ioc, Scheduler& scheduler) override;
   void stop() override;

@@ -1,0 +1,189 @@
+#include "pollers/kafka_event.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "core/codec.h"
+
+namespace esm::pollers {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_string(Writer& w, const std::string& s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+
+void write_headers(Writer& w, const std::vector<KafkaHeader>& headers) {
+  w.StartArray();
+  for (const auto& h : headers) {
+    w.StartObject();
+    write_string(w, h.name);
+    w.StartArray();
+    // Lambda delivers Java's signed bytes (kafka.md B.1).
+    if (h.value)
+      for (unsigned char c : *h.value) w.Int(static_cast<signed char>(c));
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void head(std::string& out, const KafkaEventSource& src) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("eventSource");
+  w.String(src.msk ? "aws:kafka" : "SelfManagedKafka");
+  if (src.msk) {
+    w.Key("eventSourceArn");
+    write_string(w, src.cluster_arn);
+  }
+  w.Key("bootstrapServers");
+  write_string(w, src.bootstrap);
+  w.EndObject();
+  out.assign(buf.GetString(), buf.GetSize() - 1);  // without the closing brace
+  out += R"(,"records":{)";
+}
+
+void quoted(std::string& out, const std::string& key) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  write_string(w, key);
+  out.append(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace
+
+std::string kafka_partition_key(const std::string& topic, int partition) {
+  return topic + "-" + std::to_string(partition);
+}
+
+std::string kafka_record_json(const KafkaMessage& m) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("topic");
+  write_string(w, m.topic);
+  w.Key("partition");
+  w.Int(m.partition);
+  w.Key("offset");
+  w.Int64(m.offset);
+  w.Key("timestamp");
+  w.Int64(m.timestamp_ms);
+  w.Key("timestampType");
+  w.String(m.log_append_time ? "LOG_APPEND_TIME" : "CREATE_TIME");
+  if (m.key) {
+    w.Key("key");
+    write_string(w, base64_encode(*m.key));
+  }
+  if (m.value) {
+    w.Key("value");
+    write_string(w, base64_encode(*m.value));
+  }
+  w.Key("headers");
+  write_headers(w, m.headers);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string kafka_event_json(const KafkaEventSource& src, const std::vector<KafkaPartitionRecords>& partitions) {
+  std::string out;
+  head(out, src);
+  bool first_partition = true;
+  for (const auto& p : partitions) {
+    if (!first_partition) out += ',';
+    first_partition = false;
+    quoted(out, p.key);
+    out += ":[";
+    for (std::size_t i = 0; i < p.records.size(); ++i) {
+      if (i) out += ',';
+      out += p.records[i];
+    }
+    out += ']';
+  }
+  out += "}}";
+  return out;
+}
+
+std::size_t kafka_event_base_size(const KafkaEventSource& src) {
+  std::string out;
+  head(out, src);
+  return out.size() + 2;
+}
+
+std::size_t kafka_partition_overhead(const std::string& key) {
+  std::string out;
+  quoted(out, key);
+  return out.size() + 3 + 1;  // :[ ] and the comma before it (one too many for the first: an upper bound)
+}
+
+bool kafka_record_passes(const EventFilter& filter, const KafkaMessage& m) {
+  if (filter.empty()) return true;
+  rapidjson::Document view(rapidjson::kObjectType);
+  auto& a = view.GetAllocator();
+  auto add = [&](const char* key, const std::string& value) {
+    view.AddMember(rapidjson::StringRef(key),
+                   rapidjson::Value(value.c_str(), static_cast<rapidjson::SizeType>(value.size()), a), a);
+  };
+  add("topic", m.topic);
+  view.AddMember("partition", m.partition, a);
+  view.AddMember("offset", static_cast<std::int64_t>(m.offset), a);
+  view.AddMember("timestamp", static_cast<std::int64_t>(m.timestamp_ms), a);
+  add("timestampType", m.log_append_time ? "LOG_APPEND_TIME" : "CREATE_TIME");
+  if (m.key) add("key", base64_encode(*m.key));
+  if (m.value) set_payload_view(view, "value", *m.value, a);
+  rapidjson::Value headers(rapidjson::kArrayType);
+  for (const auto& h : m.headers) {
+    rapidjson::Value bytes(rapidjson::kArrayType);
+    if (h.value)
+      for (unsigned char c : *h.value) bytes.PushBack(static_cast<int>(static_cast<signed char>(c)), a);
+    rapidjson::Value one(rapidjson::kObjectType);
+    one.AddMember(rapidjson::Value(h.name.c_str(), static_cast<rapidjson::SizeType>(h.name.size()), a), bytes, a);
+    headers.PushBack(one, a);
+  }
+  view.AddMember("headers", headers, a);
+  return filter.matches(view);
+}
+
+Judgement judge_kafka_batch(const InvokeOutcome& outcome, bool report_item_failures,
+                            const std::vector<KafkaItemId>& ids, std::size_t begin, std::size_t end) {
+  if (outcome.status == InvokeStatus::kInvokeError) return {Verdict::kInvokeError, 0};
+  if (outcome.status == InvokeStatus::kFunctionError) return {Verdict::kFailure, 0};
+  if (!report_item_failures) return {Verdict::kSuccess, 0};
+  const std::string& body = outcome.payload;
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {Verdict::kSuccess, 0};
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
+  if (d.HasParseError()) return {Verdict::kFailure, 0};
+  if (!d.IsObject()) return {Verdict::kSuccess, 0};
+  auto it = d.FindMember("batchItemFailures");
+  if (it == d.MemberEnd() || it->value.IsNull()) return {Verdict::kSuccess, 0};
+  if (!it->value.IsArray()) return {Verdict::kFailure, 0};
+  std::size_t lowest = end;
+  for (const auto& item : it->value.GetArray()) {
+    if (!item.IsObject()) return {Verdict::kFailure, 0};
+    auto id = item.FindMember("itemIdentifier");
+    if (id == item.MemberEnd() || !id->value.IsObject()) return {Verdict::kFailure, 0};
+    auto partition = id->value.FindMember("partition");
+    auto offset = id->value.FindMember("offset");
+    if (partition == id->value.MemberEnd() || !partition->value.IsString() || offset == id->value.MemberEnd() ||
+        !offset->value.IsInt64())
+      return {Verdict::kFailure, 0};
+    const std::string_view key(partition->value.GetString(), partition->value.GetStringLength());
+    const std::int64_t at = offset->value.GetInt64();
+    std::size_t found = end;
+    for (std::size_t i = begin; i < end; ++i)
+      if (ids[i].offset == at && ids[i].partition == key) {
+        found = i;
+        break;
+      }
+    if (found == end) return {Verdict::kFailure, 0};
+    lowest = std::min(lowest, found);
+  }
+  if (lowest == end) return {Verdict::kSuccess, 0};
+  return {Verdict::kPartial, lowest};
+}
+
+}  // namespace esm::pollers

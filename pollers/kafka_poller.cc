@@ -1,0 +1,341 @@
+#include "pollers/kafka_poller.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "storage/mapping_store.h"
+
+namespace esm::pollers {
+namespace {
+
+constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
+constexpr const char* kResultOk = "OK";
+constexpr const char* kResultProblem = "PROBLEM: Function call failed";
+
+}  // namespace
+
+KafkaPoller::KafkaPoller(PollerDeps deps, KafkaConsumerFactory factory, KafkaResolver resolve, Mapping mapping)
+    : PollerBase(std::move(deps), std::move(mapping)), factory_(std::move(factory)), resolve_(std::move(resolve)) {
+  last_result_ = config().last_processing_result.value_or("");
+}
+
+void KafkaPoller::on_start() {
+  if (should_poll()) open_consumer();
+}
+
+void KafkaPoller::on_config(const Mapping&, bool was_polling) {
+  if (!was_polling && should_poll()) {
+    open_consumer();
+  } else if (was_polling && !should_poll()) {
+    close_consumer();
+  } else if (consuming_) {
+    drive();  // BatchSize or the window may have changed
+  }
+}
+
+void KafkaPoller::on_stop() { close_consumer(); }
+
+std::int64_t KafkaPoller::window_ms() const {
+  return config().batching_window_s ? std::int64_t{*config().batching_window_s} * 1000 : kDefaultWindowMs;
+}
+
+void KafkaPoller::open_consumer() {
+  assert_on_strand();
+  if (consuming_) return;
+  const Mapping& m = config();
+  const KafkaCluster cluster = resolve_(m);
+  source_ = KafkaEventSource{m.kind == SourceKind::kMsk, m.event_source_arn, cluster.bootstrap};
+  if (m.topics.empty() || cluster.bootstrap.empty()) {
+    spdlog::warn("mapping {}: no topic or no brokers to read (is esmd's Kafka broker off?)", m.uuid);
+    set_result("PROBLEM: Connection error. Please check your event source connection configuration.");
+    return;
+  }
+  KafkaConsumerConfig cc;
+  cc.bootstrap = cluster.bootstrap;
+  cc.group_id = cluster.group_id.empty() ? m.uuid : cluster.group_id;
+  cc.topic = m.topics.front();
+  cc.starting_position = m.starting_position.value_or("TRIM_HORIZON");
+  cc.start_timestamp_ms = static_cast<std::int64_t>(m.starting_position_ts.value_or(0) * 1000);
+  cc.client_id = "esmd-" + m.uuid;
+  consumer_ = factory_(cc);
+  wake_posted_ = std::make_shared<std::atomic<bool>>(false);
+  auto wake = [weak = weak_self<KafkaPoller>(), posted = wake_posted_] {
+    if (posted->exchange(true)) return;
+    if (auto self = weak.lock()) self->post([self, posted] {
+      posted->store(false);
+      self->on_wake();
+    });
+  };
+  if (auto refused = consumer_->open(std::move(wake))) {
+    spdlog::warn("mapping {}: the Kafka consumer was refused: {}", m.uuid, *refused);
+    set_result("PROBLEM: Connection error. Please check your event source connection configuration.");
+    consumer_.reset();
+    return;
+  }
+  consuming_ = true;
+  spdlog::info("mapping {}: reading Kafka topic {} from {} in group {}", m.uuid, cc.topic, cc.bootstrap, cc.group_id);
+  on_wake();
+}
+
+void KafkaPoller::close_consumer() {
+  assert_on_strand();
+  consuming_ = false;
+  if (window_timer_) window_timer_->cancel();
+  // Read and not sent: read again from the committed offsets.
+  pending_.clear();
+  pending_matched_ = pending_bytes_ = 0;
+  if (active_ && !active_->in_flight) {
+    if (active_->timer) active_->timer->cancel();
+    active_.reset();
+  }
+  if (active_ || !consumer_ || closing_) return;  // the batch in flight commits first
+  closing_ = true;
+  // librdkafka's close leaves the group and may wait for the cluster: off the strand.
+  std::thread([consumer = std::move(consumer_), weak = weak_self<KafkaPoller>()]() mutable {
+    consumer->close();
+    consumer.reset();
+    if (auto self = weak.lock()) self->post([self] {
+      self->closing_ = false;
+      if (self->should_poll() && !self->stopping()) self->open_consumer();
+      self->check_stopped();
+    });
+  }).detach();
+}
+
+int KafkaPoller::partition_index(const std::string& topic, int partition) {
+  for (std::size_t i = 0; i < partitions_.size(); ++i)
+    if (partitions_[i].partition == partition && partitions_[i].topic == topic) return static_cast<int>(i);
+  partitions_.push_back(PartitionName{topic, partition, kafka_partition_key(topic, partition)});
+  return static_cast<int>(partitions_.size() - 1);
+}
+
+void KafkaPoller::on_wake() {
+  assert_on_strand();
+  take();
+  drive();
+}
+
+// Takes what the consumer has while the next batch has room.
+void KafkaPoller::take() {
+  if (!consuming_ || !consumer_) return;
+  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, config().batch_size));
+  while (pending_matched_ < batch_size && pending_bytes_ < kMaxEventBytes) {
+    const std::size_t want = batch_size - pending_matched_;
+    KafkaPoll got = consumer_->poll(want);
+    if (!got.revoked.empty()) drop_partitions(got.revoked);
+    if (got.problem) {
+      if (last_result_ != *got.problem) spdlog::warn("mapping {}: {}", config().uuid, *got.problem);
+      set_result(*got.problem);
+    }
+    for (auto& m : got.messages) {
+      Entry e;
+      e.partition_index = partition_index(m.topic, m.partition);
+      e.offset = m.offset;
+      e.timestamp_ms = m.timestamp_ms;
+      e.matched = kafka_record_passes(filter(), m);
+      if (e.matched) {
+        e.json = kafka_record_json(m);
+        if (pending_matched_ == 0) window_end_ms_ = now_ms() + window_ms();
+        ++pending_matched_;
+        pending_bytes_ += e.json.size();
+      }
+      pending_.push_back(std::move(e));
+    }
+    if (got.messages.size() < want) break;
+  }
+}
+
+void KafkaPoller::drop_partitions(const std::vector<std::pair<std::string, int>>& revoked) {
+  std::vector<int> gone;
+  for (const auto& [topic, partition] : revoked) gone.push_back(partition_index(topic, partition));
+  std::deque<Entry> kept;
+  for (auto& e : pending_) {
+    if (std::find(gone.begin(), gone.end(), e.partition_index) != gone.end()) {
+      if (e.matched) {
+        --pending_matched_;
+        pending_bytes_ -= e.json.size();
+      }
+      continue;
+    }
+    kept.push_back(std::move(e));
+  }
+  pending_ = std::move(kept);
+}
+
+// Starts the next batch when one is due and none is in flight.
+void KafkaPoller::drive() {
+  assert_on_strand();
+  if (!consuming_ || active_) return;
+  if (pending_matched_ == 0) {
+    commit_unmatched();
+    return;
+  }
+  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, config().batch_size));
+  const bool due = pending_matched_ >= batch_size || pending_bytes_ >= kMaxEventBytes || now_ms() >= window_end_ms_;
+  if (!due) {
+    if (window_timer_) window_timer_->cancel();
+    window_timer_ = run_at(window_end_ms_, [this] { drive(); });
+    return;
+  }
+  if (window_timer_) window_timer_->cancel();
+  active_ = form_batch();
+  run_batch();
+}
+
+// Takes the pending records of the next batch: up to BatchSize matching ones within the event
+// cap, with the records that did not match read among and just after them.
+KafkaPoller::Batch KafkaPoller::form_batch() {
+  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, config().batch_size));
+  std::vector<std::vector<Entry>> by_partition(partitions_.size());
+  std::vector<int> order;  // partitions in the order their first matching record was read
+  std::vector<std::int64_t> read_end(partitions_.size(), -1);
+  std::size_t size = kafka_event_base_size(source_), taken = 0;
+  while (!pending_.empty()) {
+    Entry& e = pending_.front();
+    if (e.matched) {
+      if (taken == batch_size) break;
+      const auto pi = static_cast<std::size_t>(e.partition_index);
+      std::size_t add = e.json.size() + 1;
+      if (by_partition[pi].empty()) add += kafka_partition_overhead(partitions_[pi].key);
+      // A record that alone passes the cap still goes (alone): Lambda's invoke refuses it.
+      if (taken > 0 && size + add > kMaxEventBytes) break;
+      size += add;
+      if (by_partition[pi].empty()) order.push_back(e.partition_index);
+      ++taken;
+      --pending_matched_;
+      pending_bytes_ -= e.json.size();
+      by_partition[pi].push_back(std::move(e));
+    }
+    read_end[static_cast<std::size_t>(pending_.front().partition_index)] = pending_.front().offset + 1;
+    pending_.pop_front();
+  }
+  if (pending_matched_ > 0) window_end_ms_ = now_ms() + window_ms();
+  Batch b;
+  std::vector<std::int64_t> times;
+  for (int pi : order)
+    for (auto& e : by_partition[static_cast<std::size_t>(pi)]) {
+      b.ids.push_back(KafkaItemId{partitions_[static_cast<std::size_t>(pi)].key, e.offset});
+      times.push_back(e.timestamp_ms);
+      b.records.push_back(std::move(e));
+    }
+  for (std::size_t i = 0; i < read_end.size(); ++i)
+    if (read_end[i] >= 0) b.read_end.emplace_back(static_cast<int>(i), read_end[i]);
+  const Mapping& m = config();
+  RetryConfig rc;
+  rc.max_retry_attempts = m.maximum_retry_attempts.value_or(-1);
+  rc.max_record_age_s = m.maximum_record_age_s.value_or(-1);
+  rc.bisect = m.bisect_on_error.value_or(false);
+  b.run.emplace(std::move(times), rc);
+  return b;
+}
+
+void KafkaPoller::run_batch() {
+  assert_on_strand();
+  Batch& b = *active_;
+  Step step = b.run->next(now_ms());
+  for (const GiveUp& g : step.given_up)
+    spdlog::info("mapping {}: {} Kafka records given up (RecordAgeExceeded)", config().uuid, g.end - g.begin);
+  commit_done(step.kind == Step::Kind::kDone);
+  if (!consuming_ || step.kind == Step::Kind::kDone) {
+    // Done, or polling stopped: what is not done is read again from the committed offsets.
+    if (b.timer) b.timer->cancel();
+    active_.reset();
+    if (!consuming_) {
+      close_consumer();
+      return;
+    }
+    take();
+    drive();
+    return;
+  }
+  if (step.kind == Step::Kind::kWait) {
+    b.timer = run_at(step.wait_until_ms, [this] {
+      if (active_ && !active_->in_flight) run_batch();
+    });
+    return;
+  }
+  std::vector<KafkaPartitionRecords> parts;
+  for (std::size_t i = step.begin; i < step.end; ++i) {
+    const std::string& key = partitions_[static_cast<std::size_t>(b.records[i].partition_index)].key;
+    if (parts.empty() || parts.back().key != key) parts.push_back(KafkaPartitionRecords{key, {}});
+    parts.back().records.push_back(b.records[i].json);
+  }
+  b.in_flight = true;
+  b.invoked_begin = step.begin;
+  b.invoked_end = step.end;
+  invoke(kafka_event_json(source_, parts), [this](InvokeOutcome outcome) { on_invoked(std::move(outcome)); });
+}
+
+void KafkaPoller::on_invoked(InvokeOutcome outcome) {
+  assert_on_strand();
+  if (!active_) return;
+  Batch& b = *active_;
+  b.in_flight = false;
+  const std::size_t begin = b.invoked_begin, end = b.invoked_end;
+  const Judgement j = judge_kafka_batch(outcome, config().report_batch_item_failures.value_or(false), b.ids, begin,
+                                        end);
+  if (j.verdict != Verdict::kSuccess)
+    spdlog::debug("mapping {}: Kafka batch of {} records failed ({})", config().uuid, end - begin,
+                  outcome.detail.empty() ? outcome.function_error : outcome.detail);
+  set_result(j.verdict == Verdict::kSuccess ? kResultOk : kResultProblem);
+  if (auto g = b.run->on_result(j, now_ms()))
+    spdlog::info("mapping {}: {} Kafka records given up after {} invocations (RetryAttemptsExhausted)",
+                 config().uuid, g->end - g->begin, g->approximate_invoke_count);
+  run_batch();
+}
+
+// Commits each partition's progress: the first record of the batch not done, or, once the
+// whole batch is done (all), past every record read with it.
+void KafkaPoller::commit_done(bool all) {
+  Batch& b = *active_;
+  const std::size_t done = all ? b.records.size() : b.run->done();
+  if (!consumer_ || (done <= b.committed && !all)) return;
+  std::vector<KafkaOffset> offsets;
+  for (const auto& [pi, end] : b.read_end) {
+    std::int64_t next = end;
+    for (std::size_t i = done; i < b.records.size(); ++i)
+      if (b.records[i].partition_index == pi) {
+        next = b.records[i].offset;
+        break;
+      }
+    const PartitionName& p = partitions_[static_cast<std::size_t>(pi)];
+    offsets.push_back(KafkaOffset{p.topic, p.partition, next});
+  }
+  b.committed = done;
+  consumer_->commit(offsets);
+}
+
+// No batch holds a matching record: the records that matched no filter are committed at once.
+void KafkaPoller::commit_unmatched() {
+  if (pending_.empty() || !consumer_) return;
+  std::vector<std::int64_t> next(partitions_.size(), -1);
+  for (const Entry& e : pending_) next[static_cast<std::size_t>(e.partition_index)] = e.offset + 1;
+  pending_.clear();
+  std::vector<KafkaOffset> offsets;
+  for (std::size_t i = 0; i < next.size(); ++i)
+    if (next[i] >= 0) offsets.push_back(KafkaOffset{partitions_[i].topic, partitions_[i].partition, next[i]});
+  consumer_->commit(offsets);
+}
+
+void KafkaPoller::set_result(const std::string& result) {
+  if (last_result_ == result) return;
+  last_result_ = result;
+  deps().db.submit_relaxed([uuid = config().uuid, result](storage::Connection& c) -> storage::DbWorker::Done {
+    if (Status s = storage::set_last_processing_result(c, uuid, result); !s.is_ok())
+      spdlog::warn("mapping {}: LastProcessingResult not saved: {}", uuid, s.message());
+    return nullptr;
+  }, nullptr);
+}
+
+void register_kafka_poller(PollerRegistry& registry, KafkaResolver resolve, KafkaConsumerFactory factory) {
+  auto maker = [resolve = std::move(resolve), factory = std::move(factory)](const PollerDeps& deps,
+                                                                          const Mapping& m) -> std::shared_ptr<Poller> {
+    return std::make_shared<KafkaPoller>(deps, factory, resolve, m);
+  };
+  registry.add(SourceKind::kMsk, maker);
+  registry.add(SourceKind::kSelfManagedKafka, maker);
+}
+
+}  // namespace esm::pollers

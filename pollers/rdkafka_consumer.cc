@@ -1,0 +1,244 @@
+#include "pollers/rdkafka_consumer.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <utility>
+
+namespace esm::pollers {
+namespace {
+
+// kafka.md B.7: what AWS reports for a cluster it cannot reach.
+constexpr const char* kConnectionProblem =
+    "PROBLEM: Connection error. Please check your event source connection configuration.";
+constexpr int kBlockingCallMs = 10000;
+
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
+
+class RdKafkaConsumer final : public KafkaConsumer {
+ public:
+  explicit RdKafkaConsumer(KafkaConsumerConfig config) : config_(std::move(config)) {}
+  ~RdKafkaConsumer() override { close(); }
+
+  std::optional<std::string> open(std::function<void()> wake) override {
+    wake_ = std::move(wake);
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::pair<const char*, std::string> settings[] = {
+        {"bootstrap.servers", config_.bootstrap},
+        {"group.id", config_.group_id},
+        {"client.id", config_.client_id.empty() ? "esmd" : config_.client_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", config_.starting_position == "LATEST" ? "latest" : "earliest"},
+        {"allow.auto.create.topics", "false"},
+        // A topic created after the mapping is read within a second or two.
+        {"topic.metadata.refresh.interval.ms", "1000"},
+        // The poller polls only while the next batch has room: a batch retried for hours must
+        // not cost the group its member.
+        {"max.poll.interval.ms", "86400000"},
+        // Bounds what is fetched ahead of the poller (per mapping).
+        {"queued.max.messages.kbytes", "16384"},
+        {"fetch.wait.max.ms", "100"},
+        {"reconnect.backoff.max.ms", "2000"},
+        {"log.connection.close", "false"},
+    };
+    for (const auto& [name, value] : settings)
+      if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return std::string(name) + ": " + err;
+      }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &RdKafkaConsumer::on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, &RdKafkaConsumer::on_error);
+    rd_kafka_conf_set_offset_commit_cb(conf, &RdKafkaConsumer::on_commit);
+    rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk_) {
+      rd_kafka_conf_destroy(conf);
+      return std::string(err);
+    }
+    rd_kafka_poll_set_consumer(rk_);
+    queue_ = rd_kafka_queue_get_consumer(rk_);
+    rd_kafka_queue_cb_event_enable(queue_, &RdKafkaConsumer::on_queue_event, this);
+    PartitionList topics(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+    rd_kafka_topic_partition_list_add(topics.get(), config_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return std::string("subscribe: ") + rd_kafka_err2str(e);
+    return std::nullopt;
+  }
+
+  KafkaPoll poll(std::size_t max) override {
+    KafkaPoll out;
+    while (rk_ && out.messages.size() < max) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
+      if (!m) break;
+      if (m->err) {
+        note_message_error(*m);
+      } else {
+        out.messages.push_back(convert(*m));
+        problem_.reset();
+      }
+      rd_kafka_message_destroy(m);
+    }
+    out.problem = problem_;
+    out.revoked = std::exchange(revoked_, {});
+    return out;
+  }
+
+  void commit(const std::vector<KafkaOffset>& offsets) override {
+    if (!rk_ || offsets.empty()) return;
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())),
+                       &rd_kafka_topic_partition_list_destroy);
+    for (const auto& o : offsets)
+      rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.next;
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rd_kafka_err2str(e));
+  }
+
+  void close() override {
+    if (!rk_) return;
+    rd_kafka_queue_cb_event_enable(queue_, nullptr, nullptr);
+    rd_kafka_queue_destroy(queue_);
+    queue_ = nullptr;
+    if (rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      spdlog::debug("Kafka group {}: close: {}", config_.group_id, rd_kafka_err2str(e));
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+  }
+
+ private:
+  static RdKafkaConsumer& of(void* opaque) { return *static_cast<RdKafkaConsumer*>(opaque); }
+
+  static void on_queue_event(rd_kafka_t*, void* opaque) { of(opaque).wake_(); }
+
+  static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (level <= 3)
+      spdlog::warn("librdkafka {}: {}", fac, buf);
+    else
+      spdlog::debug("librdkafka {}: {}", fac, buf);
+  }
+
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    auto& self = of(opaque);
+    const auto e = static_cast<rd_kafka_resp_err_t>(err);
+    if (e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+        e == RD_KAFKA_RESP_ERR__RESOLVE || e == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      if (!self.problem_) spdlog::warn("Kafka group {}: {} ({})", self.config_.group_id, reason, self.config_.bootstrap);
+      self.problem_ = kConnectionProblem;
+    } else {
+      spdlog::warn("Kafka group {}: {}", self.config_.group_id, reason);
+    }
+  }
+
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      spdlog::warn("Kafka group {}: commit failed: {}", of(opaque).config_.group_id, rd_kafka_err2str(err));
+  }
+
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                           void* opaque) {
+    auto& self = of(opaque);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      self.problem_.reset();
+      self.assign_from_start(rk, parts);
+      return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+      for (int i = 0; i < parts->cnt; ++i) self.revoked_.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    rd_kafka_assign(rk, nullptr);
+  }
+
+  // The group's committed offsets; where it has none, the starting position, resolved now and
+  // committed so that it is taken once (data-plane.md §4, kafka.md B.4).
+  void assign_from_start(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+    PartitionList at(rd_kafka_topic_partition_list_copy(parts), &rd_kafka_topic_partition_list_destroy);
+    if (rd_kafka_resp_err_t e = rd_kafka_committed(rk, at.get(), kBlockingCallMs); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("Kafka group {}: committed offsets not read ({}): auto.offset.reset applies", config_.group_id,
+                   rd_kafka_err2str(e));
+      rd_kafka_assign(rk, parts);
+      return;
+    }
+    PartitionList fresh(rd_kafka_topic_partition_list_new(at->cnt), &rd_kafka_topic_partition_list_destroy);
+    for (int i = 0; i < at->cnt; ++i) {
+      auto& p = at->elems[i];
+      if (p.offset >= 0) continue;
+      std::int64_t low = 0, high = 0;
+      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kBlockingCallMs) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR)
+        continue;  // auto.offset.reset applies
+      p.offset = config_.starting_position == "LATEST" ? high : low;
+      if (config_.starting_position == "AT_TIMESTAMP") {
+        PartitionList when(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+        rd_kafka_topic_partition_list_add(when.get(), p.topic, p.partition)->offset = config_.start_timestamp_ms;
+        if (rd_kafka_offsets_for_times(rk, when.get(), kBlockingCallMs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            when->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+          p.offset = when->elems[0].offset >= 0 ? when->elems[0].offset : high;
+      }
+      rd_kafka_topic_partition_list_add(fresh.get(), p.topic, p.partition)->offset = p.offset;
+    }
+    if (fresh->cnt > 0) {
+      if (rd_kafka_resp_err_t e = rd_kafka_commit(rk, fresh.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        spdlog::warn("Kafka group {}: starting position not committed: {}", config_.group_id, rd_kafka_err2str(e));
+      for (int i = 0; i < fresh->cnt; ++i)
+        spdlog::info("Kafka group {}: {}-{} starts at offset {} ({})", config_.group_id, fresh->elems[i].topic,
+                     fresh->elems[i].partition, fresh->elems[i].offset, config_.starting_position);
+    }
+    rd_kafka_assign(rk, at.get());
+  }
+
+  void note_message_error(const rd_kafka_message_t& m) {
+    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+    const std::string what = rd_kafka_message_errstr(&m);
+    if (m.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m.err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+      if (!unknown_topic_logged_)
+        spdlog::warn("Kafka group {}: topic {} does not exist (yet): {}", config_.group_id, config_.topic, what);
+      unknown_topic_logged_ = true;
+      return;
+    }
+    spdlog::warn("Kafka group {}: {}", config_.group_id, what);
+  }
+
+  static KafkaMessage convert(const rd_kafka_message_t& m) {
+    KafkaMessage out;
+    out.topic = rd_kafka_topic_name(m.rkt);
+    out.partition = m.partition;
+    out.offset = m.offset;
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
+    out.log_append_time = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+    if (m.key) out.key.emplace(static_cast<const char*>(m.key), m.key_len);
+    if (m.payload) out.value.emplace(static_cast<const char*>(m.payload), m.len);
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+      const char* name = nullptr;
+      const void* value = nullptr;
+      std::size_t size = 0;
+      for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        KafkaHeader h{name, std::nullopt};
+        if (value) h.value.emplace(static_cast<const char*>(value), size);
+        out.headers.push_back(std::move(h));
+      }
+    }
+    return out;
+  }
+
+  KafkaConsumerConfig config_;
+  std::function<void()> wake_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+  // Written by the callbacks, which librdkafka runs inside poll() (on the caller's thread).
+  std::optional<std::string> problem_;
+  std::vector<std::pair<std::string, int>> revoked_;
+  bool unknown_topic_logged_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<KafkaConsumer> make_rdkafka_consumer(const KafkaConsumerConfig& config) {
+  return std::make_unique<RdKafkaConsumer>(config);
+}
+
+}  // namespace esm::pollers

@@ -77,6 +77,11 @@ class KafkaConsumer {
   virtual KafkaPoll poll(std::size_t max) = 0;
   // Commits, asynchronously, the next offset to read of each partition named.
   virtual void commit(const std::vector<KafkaOffset>& offsets) = 0;
+  // Produces one record to `topic` of the same cluster (a kafka:// on-failure destination).
+  // done(error) runs inside a later poll(), once the cluster acknowledged the record to all its
+  // replicas (error empty) or refused it.
+  virtual void send(const std::string& topic, std::optional<std::string> key, std::string value,
+                    std::function<void(const std::string& error)> done) = 0;
   // Leaves the group and closes the connections. May block (up to the cluster's timeouts): the
   // poller calls it off its strand, after the last commit.
   virtual void close() = 0;

@@ -54,7 +54,127 @@ void quoted(std::string& out, const std::string& key) {
   out.append(buf.GetString(), buf.GetSize());
 }
 
+// The records of [begin, end) grouped by partition, in order.
+std::vector<KafkaPartitionRecords> group(const std::vector<KafkaFailedRecord>& records, std::size_t begin,
+                                         std::size_t end) {
+  std::vector<KafkaPartitionRecords> parts;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (parts.empty() || parts.back().key != records[i].partition_key)
+      parts.push_back(KafkaPartitionRecords{records[i].partition_key, {}});
+    parts.back().records.push_back(records[i].json);
+  }
+  return parts;
+}
+
+void write_failure_head(Writer& w, const KafkaFailure& f, bool topic_destination) {
+  w.Key("requestContext");
+  w.StartObject();
+  w.Key("requestId");
+  write_string(w, f.request_id);
+  w.Key("functionArn");
+  write_string(w, f.function_arn);
+  w.Key("condition");
+  if (f.condition == Condition::kRecordAgeExceeded)
+    w.String("RecordAgeExceeded");
+  else
+    w.String(topic_destination ? "RetriesExhausted" : "RetryAttemptsExhausted");
+  w.Key("approximateInvokeCount");
+  w.Int(f.approximate_invoke_count);
+  w.EndObject();
+  if (f.response) {
+    w.Key("responseContext");
+    w.StartObject();
+    w.Key("statusCode");
+    w.Int(f.response->status_code);
+    w.Key("executedVersion");
+    write_string(w, f.response->executed_version);
+    w.Key("functionError");
+    if (f.response->function_error)
+      write_string(w, *f.response->function_error);
+    else
+      w.Null();
+    w.EndObject();
+  }
+  w.Key("version");
+  w.String("1.0");
+  w.Key("timestamp");
+  write_string(w, iso8601_ms(f.timestamp_ms));
+}
+
+void write_batch_source(Writer& w, const KafkaEventSource& src, std::size_t batch_size, std::size_t payload_size) {
+  w.Key("batchSize");
+  w.Uint64(batch_size);
+  if (src.msk) {
+    w.Key("eventSourceArn");
+    write_string(w, src.cluster_arn);
+  }
+  w.Key("bootstrapServers");
+  write_string(w, src.bootstrap);
+  w.Key("payloadSize");
+  w.Uint64(payload_size);
+}
+
 }  // namespace
+
+std::string kafka_failure_record_json(const KafkaEventSource& src, const KafkaFailure& f, bool with_payload) {
+  const std::string event = kafka_event_json(src, group(f.records, 0, f.records.size()));
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  write_failure_head(w, f, false);
+  w.Key("KafkaBatchInfo");
+  w.StartObject();
+  write_batch_source(w, src, f.records.size(), event.size());
+  w.Key("recordsInfo");
+  w.StartObject();
+  for (std::size_t i = 0; i < f.records.size();) {
+    std::size_t j = i;
+    while (j + 1 < f.records.size() && f.records[j + 1].partition_key == f.records[i].partition_key) ++j;
+    write_string(w, f.records[i].partition_key);
+    w.StartObject();
+    w.Key("firstRecordOffset");
+    write_string(w, std::to_string(f.records[i].offset));
+    w.Key("lastRecordOffset");
+    write_string(w, std::to_string(f.records[j].offset));
+    w.Key("firstRecordTimestamp");
+    write_string(w, iso8601_ms(f.records[i].timestamp_ms));
+    w.Key("lastRecordTimestamp");
+    write_string(w, iso8601_ms(f.records[j].timestamp_ms));
+    w.EndObject();
+    i = j + 1;
+  }
+  w.EndObject();
+  w.EndObject();
+  if (with_payload) {
+    w.Key("payload");
+    write_string(w, event);
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string kafka_topic_failure_json(const KafkaEventSource& src, const KafkaFailure& f, std::size_t i) {
+  const std::string event = kafka_event_json(src, group(f.records, i, i + 1));
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  write_failure_head(w, f, true);
+  w.Key("KafkaBatchInfo");
+  w.StartObject();
+  write_batch_source(w, src, 1, event.size());
+  w.Key("recordInfo");
+  w.StartObject();
+  w.Key("offset");
+  write_string(w, std::to_string(f.records[i].offset));
+  w.Key("timestamp");
+  write_string(w, iso8601_ms(f.records[i].timestamp_ms));
+  w.EndObject();
+  w.EndObject();
+  w.Key("payload");
+  w.RawValue(event.c_str(), event.size(), rapidjson::kObjectType);
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize());
+}
 
 std::string kafka_partition_key(const std::string& topic, int partition) {
   return topic + "-" + std::to_string(partition);

@@ -18,6 +18,7 @@
 
 #include "pollers/filter.h"
 #include "pollers/kafka_consumer.h"
+#include "pollers/kinesis_event.h"
 #include "pollers/stream_policy.h"
 
 namespace esm::pollers {
@@ -52,6 +53,31 @@ std::size_t kafka_partition_overhead(const std::string& key);
 // `value` decoded from base64 and parsed as JSON when it is JSON text, else the plain string
 // (absent when not UTF-8); `key` and `headers` as the event carries them.
 bool kafka_record_passes(const EventFilter& filter, const KafkaMessage& m);
+
+// Records of a batch given up (data-plane.md §4, kafka.md B.5), in the event's order.
+struct KafkaFailedRecord {
+  std::string partition_key;  // "<topic>-<partition>"
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;
+  std::string json;  // the record as the event carried it
+};
+struct KafkaFailure {
+  std::string request_id;
+  std::string function_arn;
+  Condition condition = Condition::kRetryAttemptsExhausted;
+  int approximate_invoke_count = 1;
+  std::optional<FailureResponse> response;  // absent for RecordAgeExceeded
+  std::int64_t timestamp_ms = 0;
+  std::vector<KafkaFailedRecord> records;
+};
+
+// The on-failure record of an SQS or SNS destination: KafkaBatchInfo with recordsInfo keyed by
+// partition (offsets as strings, timestamps ISO 8601); with_payload (S3) adds "payload", the
+// event of the records given up as a JSON string.
+std::string kafka_failure_record_json(const KafkaEventSource& src, const KafkaFailure& f, bool with_payload);
+// The message a kafka://<topic> destination gets for record i: KafkaBatchInfo.recordInfo and
+// "payload", the one-record event as an object; the condition spelled RetriesExhausted.
+std::string kafka_topic_failure_json(const KafkaEventSource& src, const KafkaFailure& f, std::size_t i);
 
 // A record as a partial batch response names it: {"partition":"<topic>-<partition>","offset":n}.
 struct KafkaItemId {

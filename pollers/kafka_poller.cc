@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/uuid.h"
+#include "pollers/failure_destination.h"
 #include "storage/mapping_store.h"
 
 namespace esm::pollers {
@@ -13,6 +15,9 @@ namespace {
 constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
 constexpr const char* kResultOk = "OK";
 constexpr const char* kResultProblem = "PROBLEM: Function call failed";
+// Infinite retries together with an OnFailure destination stop after 10 (kafka.md B.5).
+constexpr int kCappedRetries = 10;
+constexpr std::int64_t kRedeliverMs = 1000;
 
 }  // namespace
 
@@ -137,6 +142,7 @@ void KafkaPoller::take() {
       e.matched = kafka_record_passes(filter(), m);
       if (e.matched) {
         e.json = kafka_record_json(m);
+        e.key = std::move(m.key);
         if (pending_matched_ == 0) window_end_ms_ = now_ms() + window_ms();
         ++pending_matched_;
         pending_bytes_ += e.json.size();
@@ -225,9 +231,11 @@ KafkaPoller::Batch KafkaPoller::form_batch() {
   const Mapping& m = config();
   RetryConfig rc;
   rc.max_retry_attempts = m.maximum_retry_attempts.value_or(-1);
+  if (rc.max_retry_attempts < 0 && m.destinations && m.destinations->on_failure) rc.max_retry_attempts = kCappedRetries;
   rc.max_record_age_s = m.maximum_record_age_s.value_or(-1);
   rc.bisect = m.bisect_on_error.value_or(false);
   b.run.emplace(std::move(times), rc);
+  b.id = ++batches_;
   return b;
 }
 
@@ -235,9 +243,9 @@ void KafkaPoller::run_batch() {
   assert_on_strand();
   Batch& b = *active_;
   Step step = b.run->next(now_ms());
-  for (const GiveUp& g : step.given_up)
-    spdlog::info("mapping {}: {} Kafka records given up (RecordAgeExceeded)", config().uuid, g.end - g.begin);
+  for (const GiveUp& g : step.given_up) give_up(g);
   commit_done(step.kind == Step::Kind::kDone);
+  if (step.kind == Step::Kind::kDone && !b.holds.empty() && consuming_) return;  // the deliveries resume it
   if (!consuming_ || step.kind == Step::Kind::kDone) {
     // Done, or polling stopped: what is not done is read again from the committed offsets.
     if (b.timer) b.timer->cancel();
@@ -280,9 +288,8 @@ void KafkaPoller::on_invoked(InvokeOutcome outcome) {
     spdlog::debug("mapping {}: Kafka batch of {} records failed ({})", config().uuid, end - begin,
                   outcome.detail.empty() ? outcome.function_error : outcome.detail);
   set_result(j.verdict == Verdict::kSuccess ? kResultOk : kResultProblem);
-  if (auto g = b.run->on_result(j, now_ms()))
-    spdlog::info("mapping {}: {} Kafka records given up after {} invocations (RetryAttemptsExhausted)",
-                 config().uuid, g->end - g->begin, g->approximate_invoke_count);
+  b.last = std::move(outcome);
+  if (auto g = b.run->on_result(j, now_ms())) give_up(*g);
   run_batch();
 }
 
@@ -290,7 +297,11 @@ void KafkaPoller::on_invoked(InvokeOutcome outcome) {
 // whole batch is done (all), past every record read with it.
 void KafkaPoller::commit_done(bool all) {
   Batch& b = *active_;
-  const std::size_t done = all ? b.records.size() : b.run->done();
+  std::size_t done = all ? b.records.size() : b.run->done();
+  if (!b.holds.empty()) {
+    done = std::min(done, b.holds.begin()->first);
+    all = false;
+  }
   if (!consumer_ || (done <= b.committed && !all)) return;
   std::vector<KafkaOffset> offsets;
   for (const auto& [pi, end] : b.read_end) {
@@ -305,6 +316,94 @@ void KafkaPoller::commit_done(bool all) {
   }
   b.committed = done;
   consumer_->commit(offsets);
+}
+
+void KafkaPoller::give_up(const GiveUp& g) {
+  Batch& b = *active_;
+  const char* why = g.condition == Condition::kRecordAgeExceeded ? "RecordAgeExceeded" : "RetryAttemptsExhausted";
+  spdlog::info("mapping {}: {} Kafka records given up ({}, {} invocations)", config().uuid, g.end - g.begin, why,
+               g.approximate_invoke_count);
+  const std::string destination =
+      config().destinations && config().destinations->on_failure ? *config().destinations->on_failure : "";
+  if (destination.empty() || g.begin >= g.end) return;
+  KafkaFailure f;
+  const InvokeOutcome* last = b.last ? &*b.last : nullptr;
+  f.request_id = last && !last->request_id.empty() ? last->request_id : new_uuid();
+  f.function_arn = config().function_arn;
+  f.condition = g.condition;
+  f.approximate_invoke_count = g.approximate_invoke_count;
+  if (g.condition == Condition::kRetryAttemptsExhausted && last) {
+    FailureResponse r;
+    r.status_code = last->http_status > 0 ? last->http_status : 200;
+    r.executed_version = last->executed_version.empty() ? "$LATEST" : last->executed_version;
+    if (last->status == InvokeStatus::kFunctionError)
+      r.function_error = last->function_error.empty() ? std::string("Unhandled") : last->function_error;
+    f.response = std::move(r);
+  }
+  f.timestamp_ms = now_ms();
+  for (std::size_t i = g.begin; i < g.end; ++i) {
+    const Entry& e = b.records[i];
+    f.records.push_back(KafkaFailedRecord{partitions_[static_cast<std::size_t>(e.partition_index)].key, e.offset,
+                                          e.timestamp_ms, e.json});
+  }
+  if (destination.starts_with("kafka://")) {
+    b.holds[g.begin] += static_cast<int>(f.records.size());
+    for (std::size_t i = 0; i < f.records.size(); ++i)
+      deliver_failure(b.id, g.begin, destination, g.begin + i, kafka_topic_failure_json(source_, f, i), {});
+    return;
+  }
+  b.holds[g.begin] += 1;
+  const bool s3 = destination.starts_with("arn:aws:s3:");
+  deliver_failure(b.id, g.begin, destination, g.begin, kafka_failure_record_json(source_, f, false),
+                  s3 ? kafka_failure_record_json(source_, f, true) : std::string());
+}
+
+// Sends one failure record; index: the batch record a kafka:// message carries.
+void KafkaPoller::deliver_failure(std::uint64_t batch, std::size_t begin, std::string destination, std::size_t index,
+                                  std::string record, std::string object) {
+  assert_on_strand();
+  if (!active_ || active_->id != batch) return;
+  auto weak = weak_self<KafkaPoller>();
+  if (destination.starts_with("kafka://")) {
+    if (!consumer_) return;
+    const std::string topic = destination.substr(8);
+    consumer_->send(topic, active_->records[index].key, record,
+                    [weak, batch, begin, destination, index, record](const std::string& error) {
+                      if (auto self = weak.lock())
+                        self->post([self, batch, begin, destination, index, record, error] {
+                          self->on_failure_delivered(batch, begin, destination, index, record, {}, error);
+                        });
+                    });
+    return;
+  }
+  if (!deps().failures) return on_failure_delivered(batch, begin, destination, index, {}, {}, "");
+  const std::string partition = partitions_[static_cast<std::size_t>(active_->records[index].partition_index)].key;
+  deps().failures->deliver(
+      FailureReport{destination, config().uuid, partition, record, object},
+      [weak, batch, begin, destination, index, record, object](const Status& delivered) {
+        if (auto self = weak.lock())
+          self->post([self, batch, begin, destination, index, record, object, error = delivered.is_ok() ? std::string()
+                                                                                               : delivered.message()] {
+            self->on_failure_delivered(batch, begin, destination, index, record, object, error);
+          });
+      });
+}
+
+void KafkaPoller::on_failure_delivered(std::uint64_t batch, std::size_t begin, std::string destination,
+                                       std::size_t index, std::string record, std::string object, std::string error) {
+  assert_on_strand();
+  if (!active_ || active_->id != batch) return;  // dropped meanwhile: its records come again
+  if (!error.empty()) {
+    spdlog::warn("mapping {}: failure record not delivered to {} ({}); again in {} ms", config().uuid, destination,
+                 error, kRedeliverMs);
+    run_at(now_ms() + kRedeliverMs, [this, batch, begin, destination, index, record, object] {
+      deliver_failure(batch, begin, destination, index, record, object);
+    });
+    return;
+  }
+  Batch& b = *active_;
+  if (auto it = b.holds.find(begin); it != b.holds.end() && --it->second == 0) b.holds.erase(it);
+  if (b.holds.empty() && !b.in_flight) run_batch();
 }
 
 // No batch holds a matching record: the records that matched no filter are committed at once.

@@ -25,6 +25,12 @@
 //            not done, else past every record read with the batch) is committed to the cluster,
 //            asynchronously: a restart or kill -9 resumes from it (at least once).
 //
+// Given-up records (retries exhausted, too old) go to the OnFailure destination with AWS's
+// Kafka failure record: an esmd SQS queue, SNS or S3 (FailureDestination), or kafka://<topic>
+// on the same cluster, one message per record keyed by its key. Their offsets are committed
+// only once the destination has them (a refused delivery is retried every second). With a
+// destination, retries that would be infinite stop after 10 (kafka.md B.5).
+//
 // A ReportBatchItemFailures response names records as {"partition":"<topic>-<partition>",
 // "offset":n}; the batch's records from the lowest one named (in the event's order) are retried.
 //
@@ -37,6 +43,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +82,7 @@ class KafkaPoller final : public PollerBase {
     std::int64_t timestamp_ms = 0;
     std::string json;
     bool matched = false;
+    std::optional<std::string> key;  // for a kafka:// failure destination
   };
   struct PartitionName {
     std::string topic;
@@ -92,6 +100,11 @@ class KafkaPoller final : public PollerBase {
     bool in_flight = false;
     std::size_t invoked_begin = 0, invoked_end = 0;  // the range in flight or last answered
     Scheduler::TimerHandle timer;
+    std::uint64_t id = 0;
+    std::optional<InvokeOutcome> last;  // the last answer, for a failure record
+    // Given-up ranges whose failure records are not delivered yet: begin -> deliveries
+    // outstanding. Nothing from the lowest begin on is committed meanwhile.
+    std::map<std::size_t, int> holds;
   };
 
   void on_start() override;
@@ -112,6 +125,11 @@ class KafkaPoller final : public PollerBase {
   void run_batch();
   void on_invoked(InvokeOutcome outcome);
   void commit_done(bool all);
+  void give_up(const GiveUp& g);
+  void deliver_failure(std::uint64_t batch, std::size_t begin, std::string destination, std::size_t index,
+                       std::string record, std::string object);
+  void on_failure_delivered(std::uint64_t batch, std::size_t begin, std::string destination, std::size_t index,
+                            std::string record, std::string object, std::string error);
   void commit_unmatched();
   void set_result(const std::string& result);
 
@@ -129,6 +147,7 @@ class KafkaPoller final : public PollerBase {
   std::int64_t window_end_ms_ = 0;
   Scheduler::TimerHandle window_timer_;
   std::optional<Batch> active_;
+  std::uint64_t batches_ = 0;
   std::string last_result_;
 };
 

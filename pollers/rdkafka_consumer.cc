@@ -71,6 +71,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
 
   KafkaPoll poll(std::size_t max) override {
     KafkaPoll out;
+    if (producer_) rd_kafka_poll(producer_, 0);  // delivery reports of send()
     while (rk_ && out.messages.size() < max) {
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
       if (!m) break;
@@ -97,7 +98,35 @@ class RdKafkaConsumer final : public KafkaConsumer {
       spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rd_kafka_err2str(e));
   }
 
+  void send(const std::string& topic, std::optional<std::string> key, std::string value,
+            std::function<void(const std::string&)> done) override {
+    if (!producer_) {
+      if (auto refused = open_producer()) return done(*refused);
+    }
+    auto* callback = new std::function<void(const std::string&)>(std::move(done));
+    // The macros below cast their arguments textually: plain variables only.
+    const void* key_data = key ? key->data() : nullptr;
+    const std::size_t key_size = key ? key->size() : 0;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key_data, key_size),
+        RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::unique_ptr<std::function<void(const std::string&)>> owned(callback);
+      (*owned)(rd_kafka_err2str(e));
+    }
+  }
+
   void close() override {
+    if (producer_) {
+      rd_kafka_flush(producer_, kBlockingCallMs);
+      rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+      rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
+      rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
+      rd_kafka_queue_destroy(producer_queue_);
+      rd_kafka_destroy(producer_);
+      producer_ = nullptr;
+    }
     if (!rk_) return;
     rd_kafka_queue_cb_event_enable(queue_, nullptr, nullptr);
     rd_kafka_queue_destroy(queue_);
@@ -109,6 +138,42 @@ class RdKafkaConsumer final : public KafkaConsumer {
   }
 
  private:
+  // The producer of kafka:// destinations: same cluster, every replica acknowledges.
+  std::optional<std::string> open_producer() {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::pair<const char*, std::string> settings[] = {
+        {"bootstrap.servers", config_.bootstrap},
+        {"client.id", (config_.client_id.empty() ? std::string("esmd") : config_.client_id) + "-failures"},
+        {"acks", "all"},
+        {"linger.ms", "0"},
+        {"message.timeout.ms", "30000"},
+        {"log.connection.close", "false"},
+    };
+    for (const auto& [name, value] : settings)
+      if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return std::string(name) + ": " + err;
+      }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, &RdKafkaConsumer::on_delivered);
+    rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!producer_) {
+      rd_kafka_conf_destroy(conf);
+      return std::string(err);
+    }
+    producer_queue_ = rd_kafka_queue_get_main(producer_);
+    rd_kafka_queue_cb_event_enable(producer_queue_, &RdKafkaConsumer::on_queue_event, this);
+    return std::nullopt;
+  }
+
+  static void on_delivered(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+    std::unique_ptr<std::function<void(const std::string&)>> done(
+        static_cast<std::function<void(const std::string&)>*>(m->_private));
+    if (done) (*done)(m->err ? rd_kafka_err2str(m->err) : "");
+  }
+
   static RdKafkaConsumer& of(void* opaque) { return *static_cast<RdKafkaConsumer*>(opaque); }
 
   static void on_queue_event(rd_kafka_t*, void* opaque) { of(opaque).wake_(); }
@@ -229,6 +294,8 @@ class RdKafkaConsumer final : public KafkaConsumer {
   std::function<void()> wake_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
+  rd_kafka_t* producer_ = nullptr;
+  rd_kafka_queue_t* producer_queue_ = nullptr;
   // Written by the callbacks, which librdkafka runs inside poll() (on the caller's thread).
   std::optional<std::string> problem_;
   std::vector<std::pair<std::string, int>> revoked_;

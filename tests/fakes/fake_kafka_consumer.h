@@ -52,6 +52,16 @@ class FakeKafkaCluster : public std::enable_shared_from_this<FakeKafkaCluster> {
     revoked_.emplace_back(topic, partition);
   }
 
+  // What kafka:// destinations were sent, in order.
+  std::vector<pollers::KafkaMessage> sent() const {
+    std::lock_guard lk(mu_);
+    return sent_;
+  }
+  void refuse_sends(bool refuse) {
+    std::lock_guard lk(mu_);
+    refuse_sends_ = refuse;
+  }
+
   // The committed next offset of a partition, or -1.
   std::int64_t committed(const std::string& topic, int partition) const {
     std::lock_guard lk(mu_);
@@ -107,6 +117,12 @@ class FakeKafkaCluster : public std::enable_shared_from_this<FakeKafkaCluster> {
       return std::nullopt;
     }
     pollers::KafkaPoll poll(std::size_t max) override {
+      std::vector<std::function<void()>> acks;
+      {
+        std::lock_guard lk(c_->mu_);
+        acks.swap(c_->acks_);
+      }
+      for (auto& a : acks) a();
       std::lock_guard lk(c_->mu_);
       pollers::KafkaPoll out;
       for (auto& [tp, log] : c_->logs_) {
@@ -122,6 +138,21 @@ class FakeKafkaCluster : public std::enable_shared_from_this<FakeKafkaCluster> {
       std::lock_guard lk(c_->mu_);
       ++c_->commits_;
       for (const auto& o : offsets) c_->committed_[{o.topic, o.partition}] = o.next;
+    }
+    void send(const std::string& topic, std::optional<std::string> key, std::string value,
+              std::function<void(const std::string&)> done) override {
+      std::function<void()> wake;
+      {
+        std::lock_guard lk(c_->mu_);
+        pollers::KafkaMessage m;
+        m.topic = topic;
+        m.key = std::move(key);
+        m.value = std::move(value);
+        c_->sent_.push_back(std::move(m));
+        c_->acks_.push_back([done = std::move(done), refuse = c_->refuse_sends_] { done(refuse ? "refused" : ""); });
+        wake = c_->wake_;
+      }
+      if (wake) wake();
     }
     void close() override {
       std::lock_guard lk(c_->mu_);
@@ -139,6 +170,9 @@ class FakeKafkaCluster : public std::enable_shared_from_this<FakeKafkaCluster> {
   std::map<std::pair<std::string, int>, std::int64_t> committed_;
   std::vector<std::pair<std::string, int>> revoked_;
   std::optional<std::string> problem_;
+  std::vector<pollers::KafkaMessage> sent_;
+  std::vector<std::function<void()>> acks_;
+  bool refuse_sends_ = false;
   std::function<void()> wake_;
   std::optional<pollers::KafkaConsumerConfig> config_;
   int commits_ = 0, opened_ = 0, closed_ = 0;

@@ -303,3 +303,65 @@ TEST_CASE("the Kafka event: self-managed has no eventSourceArn; keys and values 
   CHECK(event.size() <= pollers::kafka_event_base_size(src) + pollers::kafka_partition_overhead("t-3") +
                             2 * rec.size() + 1);
 }
+
+TEST_CASE("given-up Kafka records go to an SQS on-failure queue with the Kafka failure record") {
+  KafkaWorld w;
+  const std::string dlq = w.h.make_queue("kafka-failures");
+  w.h.invoker.respond_with([](const InvokeRequest&) { return Answer::function_error(); });
+  w.cluster->produce("orders", 0, "a", std::string("k-a"), 1'732'900'798'123);
+  w.cluster->produce("orders", 1, "b", std::nullopt, 1'732'900'798'560);
+  Mapping m = w.mapping(10);
+  m.destinations = Destinations{std::nullopt, dlq};  // no MaximumRetryAttempts: capped at 10
+  auto p = w.h.start(m);
+  for (int i = 0; i < 1000 && w.cluster->committed("orders", 1) < 1; ++i) w.h.advance(500);
+  CHECK(w.h.invoker.calls() == 11);
+  auto bodies = w.h.queue_bodies(dlq);
+  REQUIRE(bodies.size() == 1);
+  auto d = parse(bodies[0]);
+  CHECK(std::string(d["requestContext"]["condition"].GetString()) == "RetryAttemptsExhausted");
+  CHECK(d["requestContext"]["approximateInvokeCount"].GetInt() == 11);
+  CHECK(std::string(d["responseContext"]["functionError"].GetString()) == "Unhandled");
+  const auto& info = d["KafkaBatchInfo"];
+  CHECK(info["batchSize"].GetInt() == 2);
+  CHECK(std::string(info["eventSourceArn"].GetString()) == kCluster);
+  CHECK(std::string(info["bootstrapServers"].GetString()) == "broker-1:9092");
+  CHECK(info["payloadSize"].GetInt() > 0);
+  CHECK(std::string(info["recordsInfo"]["orders-0"]["firstRecordOffset"].GetString()) == "0");
+  CHECK(std::string(info["recordsInfo"]["orders-0"]["firstRecordTimestamp"].GetString()) ==
+        "2024-11-29T17:19:58.123Z");
+  CHECK(std::string(info["recordsInfo"]["orders-1"]["lastRecordOffset"].GetString()) == "0");
+  CHECK(!d.HasMember("payload"));
+  CHECK(w.cluster->committed("orders", 0) == 1);
+  CHECK(w.stop(*p));
+}
+
+TEST_CASE("a kafka:// destination gets one message per given-up record, keyed by its key, once acknowledged") {
+  KafkaWorld w;
+  w.h.invoker.respond_with([](const InvokeRequest&) { return Answer::function_error(); });
+  w.cluster->produce("orders", 0, "a", std::string("k-a"));
+  w.cluster->produce("orders", 0, "b");
+  w.cluster->refuse_sends(true);
+  Mapping m = w.mapping(10);
+  m.maximum_retry_attempts = 0;
+  m.destinations = Destinations{std::nullopt, "kafka://orders-dlt"};
+  auto p = w.h.start(m);
+  // Refused: the records are not committed past, and the delivery is tried again.
+  w.h.advance(2500);
+  CHECK(w.cluster->committed("orders", 0) < 2);
+  CHECK(w.cluster->sent().size() >= 4);
+  w.cluster->refuse_sends(false);
+  for (int i = 0; i < 20 && w.cluster->committed("orders", 0) < 2; ++i) w.h.advance(500);
+  CHECK(w.cluster->committed("orders", 0) == 2);
+  auto sent = w.cluster->sent();
+  REQUIRE(sent.size() >= 2);
+  const auto& first = sent[sent.size() - 2];
+  CHECK(first.topic == "orders-dlt");
+  CHECK(first.key == std::optional<std::string>("k-a"));
+  auto d = parse(*first.value);
+  CHECK(std::string(d["requestContext"]["condition"].GetString()) == "RetriesExhausted");
+  CHECK(std::string(d["KafkaBatchInfo"]["recordInfo"]["offset"].GetString()) == "0");
+  CHECK(d["payload"].IsObject());
+  CHECK(d["payload"]["records"]["orders-0"].Size() == 1);
+  CHECK(!sent.back().key);
+  CHECK(w.stop(*p));
+}

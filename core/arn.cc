@@ -44,7 +44,32 @@ bool is_account(std::string_view s) {
   return true;
 }
 
+bool all_of(std::string_view s, bool (*pred)(char)) {
+  for (char c : s)
+    if (!pred(c)) return false;
+  return true;
+}
+
+bool is_alnum_or_dash(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool is_region_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
 }  // namespace
+
+bool is_msk_cluster_arn(std::string_view s) {
+  auto arn = parse_arn(s);
+  if (!arn || !arn->partition.starts_with("aws") || arn->service != "kafka") return false;
+  if (arn->region.empty() || !all_of(arn->region, is_region_char) || !is_account(arn->account)) return false;
+  const auto parts = split(arn->resource, '/', 4);
+  if (parts.size() != 3 || parts[0] != "cluster") return false;
+  const std::string_view name = parts[1];
+  const std::string_view id = parts[2];
+  const bool name_ok = !name.empty() && name.size() <= 64 &&
+                       all_of(name, [](char c) { return is_alnum_or_dash(c) || c == '_'; });
+  return name_ok && !id.empty() && id.size() <= 64 && all_of(id, is_alnum_or_dash);
+}
 
 std::optional<Arn> parse_arn(std::string_view s) {
   auto parts = split(s, ':', 6);

@@ -32,6 +32,13 @@ struct FunctionRef {
 };
 std::optional<FunctionRef> parse_function_ref(std::string_view s);
 
+// An Amazon MSK cluster ARN: arn:PARTITION:kafka:REGION:ACCOUNT:cluster/NAME/ID, where NAME is
+// 1 to 64 letters, digits, '-' or '_' and ID the cluster's UUID as MSK prints it (a UUID and a
+// "-N" suffix), taken as letters, digits and '-'. Lambda's CreateEventSourceMapping recognises
+// an MSK source by its service and "cluster/" prefix alone (api/lambda_api.cc classify_source);
+// this is the full form that --msk-cluster and GetBootstrapBrokers take.
+bool is_msk_cluster_arn(std::string_view s);
+
 // The last component of an SQS / Kinesis / DynamoDB ARN (queue name, stream name...).
 std::string resource_name(const Arn& arn);
 

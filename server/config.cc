@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include "api/admin_api.h"
+#include "core/arn.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -36,6 +37,10 @@ Result<FunctionSpec> parse_function_flag(std::string_view v) {
   return f;
 }
 
+// One --msk-cluster value, ARN=HOST:PORT[,HOST:PORT...], added to `out` as ARN -> the endpoints
+// comma-joined without blanks.
+Status add_msk_cluster(std::string_view v, std::map<std::string, std::string>& out);
+
 struct Flag {
   const char* name;
   bool takes_value;
@@ -47,7 +52,7 @@ constexpr Flag kFlags[] = {
     {"function", true},   {"functions-file", true}, {"invoke-endpoint", true}, {"durability", true},
     {"invoke-endpoint-concurrency", true}, {"invoke-endpoint-timeout", true},
     {"threads", true},    {"kinesis-shard-limits", false}, {"kafka-port", true}, {"kafka-advertised-listener", true},
-    {"kafka-auto-create-topics", true}, {"allow-api-exec", false}, {"cors-origins", true}, {"allowed-hosts", true},
+    {"kafka-auto-create-topics", true}, {"msk-cluster", true}, {"allow-api-exec", false}, {"cors-origins", true}, {"allowed-hosts", true},
     {"help", false}, {"version", false},
 };
 
@@ -147,6 +152,13 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
     if (v != "on" && v != "off" && v != "true" && v != "false")
       return invalid_parameter("--kafka-auto-create-topics must be on or off");
     c.kafka_auto_create_topics = truthy(v);
+  } else if (name == "msk-cluster") {
+    // ESMD_MSK_CLUSTER may name several clusters, one ARN=HOST:PORT,... per line.
+    std::istringstream lines{std::string(v)};
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty()) continue;
+      if (Status s = add_msk_cluster(line, c.msk_clusters); !s.is_ok()) return s;
+    }
   }
   else if (name == "allow-api-exec") c.allow_api_exec = truthy(v);
   else if (name == "cors-origins") {
@@ -165,6 +177,31 @@ Status apply(Config& c, std::string_view name, std::string_view v, std::vector<s
   return Status::ok();
 }
 
+Status add_msk_cluster(std::string_view v, std::map<std::string, std::string>& out) {
+  const auto eq = v.find('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return invalid_parameter("--msk-cluster expects ARN=HOST:PORT[,HOST:PORT...], got '" + std::string(v) + "'");
+  std::string arn(v.substr(0, eq));
+  if (!is_msk_cluster_arn(arn))
+    return invalid_parameter("--msk-cluster: '" + arn +
+                             "' is not an MSK cluster ARN (arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID)");
+  std::string brokers;
+  for (const std::string& endpoint : split_list(v.substr(eq + 1), false)) {
+    const auto colon = endpoint.rfind(':');
+    const bool ok = colon != std::string::npos && colon != 0 && endpoint.find_first_of(" \t/=") == std::string::npos &&
+                    parse_int("msk-cluster", std::string_view(endpoint).substr(colon + 1), 1, 65535);
+    if (!ok)
+      return invalid_parameter("--msk-cluster " + arn + ": '" + endpoint +
+                               "' is not HOST:PORT with a port in 1..65535");
+    if (!brokers.empty()) brokers += ',';
+    brokers += endpoint;
+  }
+  if (brokers.empty())
+    return invalid_parameter("--msk-cluster " + arn + " names no broker: expected ARN=HOST:PORT[,HOST:PORT...]");
+  if (!out.emplace(arn, brokers).second) return invalid_parameter("--msk-cluster names " + arn + " twice");
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn) {
@@ -178,6 +215,7 @@ Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn)
   }
   bool cli_functions = false;
   bool cli_files = false;
+  bool cli_clusters = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (!arg.starts_with("--")) return invalid_parameter("unexpected argument '" + std::string(arg) + "' (see --help)");
@@ -207,6 +245,10 @@ Result<Config> parse_config(int argc, const char* const* argv, GetEnv getenv_fn)
       // Flags replace what the environment said.
       c.functions.clear();
       cli_functions = true;
+    }
+    if (arg == "msk-cluster" && !cli_clusters) {
+      c.msk_clusters.clear();
+      cli_clusters = true;
     }
     if (Status s = apply(c, arg, value, files); !s.is_ok()) return s;
   }
@@ -282,6 +324,10 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
                               HOST:PORT of the listener, localhost when --host is 0.0.0.0)
   --kafka-auto-create-topics on|off
                               create a topic a client asks metadata for (default on, 1 partition)
+  --msk-cluster ARN=HOST:PORT[,HOST:PORT...]
+                              the brokers of an MSK cluster (repeatable): its mappings read them and
+                              `aws kafka get-bootstrap-brokers` answers them; any other MSK cluster
+                              ARN is esmd's own broker
   --allow-api-exec            let PUT /_esmd/functions register exec: targets; off by default, since
                               anyone who reaches the port could then run commands as esmd's user
   --cors-origins LIST         comma-separated Origins a browser may call esmd from (* for any);

@@ -1,15 +1,18 @@
 #pragma once
 // KafkaSource: esmd's Kafka broker. Its log (services/kafka/log_engine.h) and group
 // coordinator (services/kafka/group_coordinator.h), its wire front-end (api/kafka/) and its
-// TCP listener (server/kafka_listener.h) on --kafka-port. It answers no HTTP request. MSK and
-// self-managed Kafka mappings get their poller here (pollers/kafka_poller.h), reading the
-// brokers its ClusterDirectory names: esmd's own or another cluster.
+// TCP listener (server/kafka_listener.h) on --kafka-port. On the HTTP port it answers the
+// Amazon MSK control plane (api/msk_api.h: `aws kafka get-bootstrap-brokers`) from its cluster
+// directory, with or without a broker. MSK and self-managed Kafka mappings get their poller here
+// (pollers/kafka_poller.h), reading the brokers the directory names: esmd's own or another
+// cluster.
 //
 // Threading: see server/source.h; start() and stop() on the thread that starts and stops App.
 
 #include <memory>
 
 #include "api/kafka/kafka_api.h"
+#include "api/msk_api.h"
 #include "server/kafka_listener.h"
 #include "server/source.h"
 #include "server/sources/builtin.h"
@@ -28,8 +31,8 @@ class KafkaSource final : public Source {
   Status open(storage::Connection& c, std::int64_t now_ms) override;
   Status recover(storage::Connection& c, std::int64_t now_ms) override;
   std::optional<std::int64_t> tick(storage::Connection& c, std::int64_t now_ms) override;
-  bool matches(const api::Request&) const override { return false; }
-  void handle(api::Request, api::Reply) override {}
+  bool matches(const api::Request& req) const override { return api::MskApi::matches(req); }
+  void handle(api::Request req, api::Reply reply) override { reply(msk_.answer(req)); }
   void register_pollers(pollers::PollerRegistry& registry) override;
   std::optional<Status> check_source(storage::Connection&, const Mapping&) override { return std::nullopt; }
   Status start(boost::asio::io_context& ioc, Scheduler& scheduler) override;
@@ -43,6 +46,7 @@ class KafkaSource final : public Source {
  private:
   const SourceContext context_;
   kafka::ClusterDirectory clusters_;
+  const api::MskApi msk_{clusters_};
   std::unique_ptr<kafka::LogEngine> log_;
   std::unique_ptr<kafka::GroupCoordinator> groups_;
   std::unique_ptr<api::KafkaApi> api_;

@@ -109,3 +109,20 @@ TEST_CASE("resource_name is the last path part of queue, stream and table-stream
   CHECK(resource_name(*parse_arn("arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000")) ==
         "t");
 }
+
+TEST_CASE("an MSK cluster ARN names the kafka service, a region, an account, a cluster name and its id") {
+  CHECK(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/demo/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5"));
+  CHECK(is_msk_cluster_arn("arn:aws-cn:kafka:cn-north-1:123456789012:cluster/my_cluster-2/abc"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/demo"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/demo/"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster//abc"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/demo/abc/extra"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:topic/demo/abc/t"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka::123456789012:cluster/demo/abc"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:1234:cluster/demo/abc"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kinesis:us-east-1:123456789012:stream/demo"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/de mo/abc"));
+  CHECK_FALSE(is_msk_cluster_arn("arn:aws:kafka:us-east-1:123456789012:cluster/" + std::string(65, 'a') + "/abc"));
+  CHECK_FALSE(is_msk_cluster_arn("not-an-arn"));
+  CHECK_FALSE(is_msk_cluster_arn(""));
+}

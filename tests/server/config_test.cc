@@ -377,3 +377,46 @@ TEST_CASE("security flags: exec over HTTP off, no CORS origin and no extra Host 
     CHECK_THAT(usage(), Catch::Contains(flag));
   }
 }
+
+namespace {
+const std::string kOrders = "arn:aws:kafka:us-east-1:000000000000:cluster/orders/6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f-1";
+const std::string kPayments = "arn:aws:kafka:eu-west-1:000000000000:cluster/payments/abc-2";
+}  // namespace
+
+TEST_CASE("msk-cluster is repeatable and maps each cluster ARN to its endpoints, joined without blanks") {
+  CHECK(parse({})->msk_clusters.empty());
+  auto c = parse({"--msk-cluster", kOrders + "=b-1.orders:9092, b-2.orders:9092 ,", "--msk-cluster=" + kPayments +
+                  "=[::1]:9094"});
+  REQUIRE(c);
+  CHECK(c->msk_clusters == std::map<std::string, std::string>{{kOrders, "b-1.orders:9092,b-2.orders:9092"},
+                                                              {kPayments, "[::1]:9094"}});
+}
+
+TEST_CASE("ESMD_MSK_CLUSTER names one cluster per line, and msk-cluster flags replace them") {
+  auto env = parse({}, {{"ESMD_MSK_CLUSTER", kOrders + "=a:1\n\n" + kPayments + "=b:2\n"}});
+  REQUIRE(env);
+  CHECK(env->msk_clusters == std::map<std::string, std::string>{{kOrders, "a:1"}, {kPayments, "b:2"}});
+  auto flags = parse({"--msk-cluster", kPayments + "=c:3"}, {{"ESMD_MSK_CLUSTER", kOrders + "=a:1"}});
+  REQUIRE(flags);
+  CHECK(flags->msk_clusters == std::map<std::string, std::string>{{kPayments, "c:3"}});
+}
+
+TEST_CASE("an msk-cluster value that is not ARN=HOST:PORT,... is refused with the flag, the ARN and the endpoint") {
+  CHECK(error_of({"--msk-cluster", "b-1:9092"}) == "--msk-cluster expects ARN=HOST:PORT[,HOST:PORT...], got 'b-1:9092'");
+  CHECK(error_of({"--msk-cluster", "=b-1:9092"}) == "--msk-cluster expects ARN=HOST:PORT[,HOST:PORT...], got '=b-1:9092'");
+  CHECK(error_of({"--msk-cluster", "arn:aws:kinesis:us-east-1:000000000000:stream/s=b:1"}) ==
+        "--msk-cluster: 'arn:aws:kinesis:us-east-1:000000000000:stream/s' is not an MSK cluster ARN "
+        "(arn:aws:kafka:REGION:ACCOUNT:cluster/NAME/UUID)");
+  for (const char* endpoint : {"b-1", ":9092", "b-1:0", "b-1:65536", "b-1:port", "b 1:9092", "b-1:9092/x"}) {
+    INFO(endpoint);
+    CHECK(error_of({"--msk-cluster", kOrders + "=a:1," + endpoint}) ==
+          "--msk-cluster " + kOrders + ": '" + endpoint + "' is not HOST:PORT with a port in 1..65535");
+  }
+  CHECK(error_of({"--msk-cluster", kOrders + "= , "}) ==
+        "--msk-cluster " + kOrders + " names no broker: expected ARN=HOST:PORT[,HOST:PORT...]");
+  CHECK(error_of({"--msk-cluster", kOrders + "=a:1", "--msk-cluster", kOrders + "=b:2"}) ==
+        "--msk-cluster names " + kOrders + " twice");
+  CHECK(error_of({}, {{"ESMD_MSK_CLUSTER", "oops"}}) ==
+        "ESMD_MSK_CLUSTER: --msk-cluster expects ARN=HOST:PORT[,HOST:PORT...], got 'oops'");
+  CHECK_THAT(usage(), Catch::Contains("--msk-cluster ARN=HOST:PORT[,HOST:PORT...]"));
+}

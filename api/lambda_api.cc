@@ -275,6 +275,14 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
     return invalid_parameter("Required 'sourceAccessConfigurations' parameter is missing.");
   if (is_create && is_kafka(m.kind) && m.topics.empty())
     return invalid_parameter("Required 'topics' parameter is missing.");
+  // A kafka://<topic> destination is a topic of the mapping's own cluster, never the one it
+  // reads (kafka.md B.5; AWS's wording is unrecorded).
+  if (m.destinations && m.destinations->on_failure && m.destinations->on_failure->starts_with("kafka://")) {
+    if (!is_kafka(m.kind))
+      return invalid_parameter("A kafka:// on-failure destination is valid only for Kafka event sources.");
+    if (!m.topics.empty() && m.destinations->on_failure->substr(8) == m.topics.front())
+      return invalid_parameter("The on-failure destination topic must not be the event source mapping's topic.");
+  }
   // The compiler the pollers match with is the validator, so the two can never disagree.
   if (auto filter = pollers::EventFilter::compile(m.filter_patterns); !filter) return filter.status();
   if (!is_create && r.consumer_group_block)

@@ -9,7 +9,7 @@ import socket
 import tempfile
 import unittest
 
-from esmd_harness import Esmd
+from esmd_harness import Esmd, wait_until
 from lambda_support import (MAPPINGS, SECRET, ErrorAssertions, call, create_queue, create_stream, docdb_arn,
                             dynamodb_arn, function_arn, kafka_body, kinesis_arn, mapping_arn, mq_arn, msk_arn, settle,
                             sqs_arn, unique)
@@ -202,6 +202,19 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         self.assert_ipve(self.create(body), "Required 'topics' parameter is missing.")
         self.assert_ipve(self.create({"FunctionName": "fn", "EventSourceArn": msk_arn("c")}),
                          "Required 'topics' parameter is missing.")
+
+    def test_a_kafka_destination_is_for_kafka_sources_and_never_the_topic_read(self):
+        self.assert_ipve(self.create({"FunctionName": "fn", "EventSourceArn": self.queue(),
+                                      "DestinationConfig": {"OnFailure": {"Destination": "kafka://dlt"}}}),
+                         "Unsupported DestinationConfig parameter for given event source mapping type.")
+        self.assert_ipve(self.create(kafka_body(topic="orders",
+                                                DestinationConfig={"OnFailure": {"Destination": "kafka://orders"}})),
+                         "The on-failure destination topic must not be the event source mapping's topic.")
+        uuid = self.created(kafka_body(topic="orders", DestinationConfig={"OnFailure": {"Destination": "kafka://dlt"}}))
+        wait_until(lambda: self.req("GET", f"{MAPPINGS}/{uuid}")[2]["State"] == "Enabled", message="Enabled")
+        self.assert_ipve(self.req("PUT", f"{MAPPINGS}/{uuid}",
+                                  {"DestinationConfig": {"OnFailure": {"Destination": "kafka://orders"}}}),
+                         "The on-failure destination topic must not be the event source mapping's topic.")
 
     def test_self_managed_kafka_needs_at_least_one_well_formed_bootstrap_server(self):
         path = "selfManagedEventSource.endpoints"

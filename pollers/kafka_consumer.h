@@ -6,7 +6,9 @@
 // The consumer belongs to one mapping: it joins the mapping's consumer group, subscribes to its
 // one topic, and resolves the starting position for the partitions the group has no committed
 // offset for — once, committing it, so that a restart resumes where the mapping started
-// (data-plane.md §4, kafka.md B.4). Offsets reach the cluster only through commit().
+// (data-plane.md §4, kafka.md B.4). LATEST is the partition's end when the mapping began to
+// read: for a topic that did not exist yet, its start. Offsets reach the cluster only through
+// commit().
 //
 // Threading: open() and the other members on the poller's strand; the `wake` callback runs on
 // a librdkafka thread (or inline) whenever something may be waiting for poll().
@@ -82,9 +84,10 @@ class KafkaConsumer {
   // replicas (error empty) or refused it.
   virtual void send(const std::string& topic, std::optional<std::string> key, std::string value,
                     std::function<void(const std::string& error)> done) = 0;
-  // Leaves the group and closes the connections. May block (up to the cluster's timeouts): the
-  // poller calls it off its strand, after the last commit.
-  virtual void close() = 0;
+  // Leaves the group and closes the connections, without waiting for the cluster: true once
+  // closed. Until then the poller calls it again on each wake-up (and every few milliseconds);
+  // nothing else is called after the first call.
+  virtual bool close_step() = 0;
 };
 
 using KafkaConsumerFactory = std::function<std::unique_ptr<KafkaConsumer>(const KafkaConsumerConfig&)>;

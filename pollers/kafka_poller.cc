@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "core/uuid.h"
 #include "pollers/failure_destination.h"
@@ -18,6 +17,7 @@ constexpr const char* kResultProblem = "PROBLEM: Function call failed";
 // Infinite retries together with an OnFailure destination stop after 10 (kafka.md B.5).
 constexpr int kCappedRetries = 10;
 constexpr std::int64_t kRedeliverMs = 1000;
+constexpr std::int64_t kCloseStepMs = 20;
 
 }  // namespace
 
@@ -95,18 +95,25 @@ void KafkaPoller::close_consumer() {
     if (active_->timer) active_->timer->cancel();
     active_.reset();
   }
-  if (active_ || !consumer_ || closing_) return;  // the batch in flight commits first
-  closing_ = true;
-  // librdkafka's close leaves the group and may wait for the cluster: off the strand.
-  std::thread([consumer = std::move(consumer_), weak = weak_self<KafkaPoller>()]() mutable {
-    consumer->close();
-    consumer.reset();
-    if (auto self = weak.lock()) self->post([self] {
-      self->closing_ = false;
-      if (self->should_poll() && !self->stopping()) self->open_consumer();
-      self->check_stopped();
-    });
-  }).detach();
+  if (active_ || !consumer_) return;  // the batch in flight commits first
+  closing_consumer_ = std::move(consumer_);
+  step_close();
+}
+
+// Drives the closing consumer: it leaves the group in the background, woken like a reading one;
+// a timer looks again in case no wake-up comes.
+void KafkaPoller::step_close() {
+  assert_on_strand();
+  if (close_timer_) close_timer_->cancel();
+  if (!closing_consumer_) return;
+  if (!closing_consumer_->close_step()) {
+    closing_ = true;
+    close_timer_ = run_at(now_ms() + kCloseStepMs, [this] { step_close(); });
+    return;
+  }
+  closing_consumer_.reset();
+  closing_ = false;
+  check_stopped();
 }
 
 int KafkaPoller::partition_index(const std::string& topic, int partition) {
@@ -118,6 +125,7 @@ int KafkaPoller::partition_index(const std::string& topic, int partition) {
 
 void KafkaPoller::on_wake() {
   assert_on_strand();
+  if (closing_consumer_) step_close();
   take();
   drive();
 }

@@ -36,7 +36,8 @@
 //
 // Per mapping state (control-plane.md §3.4): only Enabled consumes; leaving Enabled drops what
 // was read and not sent (it is read again from the committed offsets), lets the batch in flight
-// finish and commit, then closes the consumer off the strand (busy() until it is closed).
+// finish and commit, then closes the consumer without waiting on the strand (busy() until it
+// is closed).
 //
 // Threading: all state on the poller's strand (PollerBase); the consumer's wake-up is posted to
 // it, at most one at a time.
@@ -114,6 +115,7 @@ class KafkaPoller final : public PollerBase {
 
   void open_consumer();
   void close_consumer();
+  void step_close();
   void on_wake();
   void take();
   void drop_partitions(const std::vector<std::pair<std::string, int>>& revoked);
@@ -137,6 +139,8 @@ class KafkaPoller final : public PollerBase {
   KafkaResolver resolve_;
   KafkaEventSource source_;  // as of the consumer's opening
   std::unique_ptr<KafkaConsumer> consumer_;
+  std::unique_ptr<KafkaConsumer> closing_consumer_;  // leaving the group
+  Scheduler::TimerHandle close_timer_;
   bool consuming_ = false;
   bool closing_ = false;
   std::shared_ptr<std::atomic<bool>> wake_posted_ = std::make_shared<std::atomic<bool>>(false);

@@ -19,7 +19,18 @@ using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(
 class RdKafkaConsumer final : public KafkaConsumer {
  public:
   explicit RdKafkaConsumer(KafkaConsumerConfig config) : config_(std::move(config)) {}
-  ~RdKafkaConsumer() override { close(); }
+  ~RdKafkaConsumer() override {
+    close_producer();
+    if (!rk_) return;
+    // Not closed through close_step(): librdkafka's blocking close.
+    for (rd_kafka_queue_t** q : {&queue_, &close_queue_})
+      if (*q) {
+        rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
+        rd_kafka_queue_destroy(*q);
+      }
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
 
   std::optional<std::string> open(std::function<void()> wake) override {
     wake_ = std::move(wake);
@@ -117,27 +128,42 @@ class RdKafkaConsumer final : public KafkaConsumer {
     }
   }
 
-  void close() override {
-    if (producer_) {
-      rd_kafka_flush(producer_, kBlockingCallMs);
-      rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-      rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
-      rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
-      rd_kafka_queue_destroy(producer_queue_);
-      rd_kafka_destroy(producer_);
-      producer_ = nullptr;
+  bool close_step() override {
+    if (!rk_) return true;
+    if (!close_queue_) {
+      close_producer();
+      // librdkafka's own blocking close, unrolled: the close runs in the background and its
+      // callbacks (the final revoke) are served from this queue, whose wake-up is the poller's.
+      close_queue_ = rd_kafka_queue_new(rk_);
+      rd_kafka_queue_cb_event_enable(close_queue_, &RdKafkaConsumer::on_queue_event, this);
+      if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_, close_queue_)) {
+        spdlog::debug("Kafka group {}: close: {}", config_.group_id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
     }
-    if (!rk_) return;
-    rd_kafka_queue_cb_event_enable(queue_, nullptr, nullptr);
-    rd_kafka_queue_destroy(queue_);
-    queue_ = nullptr;
-    if (rd_kafka_resp_err_t e = rd_kafka_consumer_close(rk_); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      spdlog::debug("Kafka group {}: close: {}", config_.group_id, rd_kafka_err2str(e));
+    rd_kafka_queue_poll_callback(close_queue_, 0);
+    if (!rd_kafka_consumer_closed(rk_)) return false;
+    for (rd_kafka_queue_t** q : {&queue_, &close_queue_}) {
+      rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
+      rd_kafka_queue_destroy(*q);
+      *q = nullptr;
+    }
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
+    return true;
   }
 
  private:
+  void close_producer() {
+    if (!producer_) return;
+    rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
+    rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
+    rd_kafka_queue_destroy(producer_queue_);
+    rd_kafka_destroy(producer_);
+    producer_ = nullptr;
+  }
+
   // The producer of kafka:// destinations: same cluster, every replica acknowledges.
   std::optional<std::string> open_producer() {
     char err[512];
@@ -207,6 +233,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
     auto& self = of(opaque);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       self.problem_.reset();
+      self.assigned_once_ = true;
       self.assign_from_start(rk, parts);
       return;
     }
@@ -233,7 +260,9 @@ class RdKafkaConsumer final : public KafkaConsumer {
       if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kBlockingCallMs) !=
           RD_KAFKA_RESP_ERR_NO_ERROR)
         continue;  // auto.offset.reset applies
-      p.offset = config_.starting_position == "LATEST" ? high : low;
+      // LATEST is the end of the partition when the mapping began to read; a topic that did not
+      // exist then holds only records produced since, so it is read from its start.
+      p.offset = config_.starting_position == "LATEST" && !topic_was_missing_ ? high : low;
       if (config_.starting_position == "AT_TIMESTAMP") {
         PartitionList when(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
         rd_kafka_topic_partition_list_add(when.get(), p.topic, p.partition)->offset = config_.start_timestamp_ms;
@@ -260,6 +289,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
       if (!unknown_topic_logged_)
         spdlog::warn("Kafka group {}: topic {} does not exist (yet): {}", config_.group_id, config_.topic, what);
       unknown_topic_logged_ = true;
+      if (!assigned_once_) topic_was_missing_ = true;
       return;
     }
     spdlog::warn("Kafka group {}: {}", config_.group_id, what);
@@ -294,12 +324,15 @@ class RdKafkaConsumer final : public KafkaConsumer {
   std::function<void()> wake_;
   rd_kafka_t* rk_ = nullptr;
   rd_kafka_queue_t* queue_ = nullptr;
+  rd_kafka_queue_t* close_queue_ = nullptr;
   rd_kafka_t* producer_ = nullptr;
   rd_kafka_queue_t* producer_queue_ = nullptr;
   // Written by the callbacks, which librdkafka runs inside poll() (on the caller's thread).
   std::optional<std::string> problem_;
   std::vector<std::pair<std::string, int>> revoked_;
   bool unknown_topic_logged_ = false;
+  bool topic_was_missing_ = false;  // before the first assignment
+  bool assigned_once_ = false;
 };
 
 }  // namespace

@@ -154,10 +154,11 @@ class FakeKafkaCluster : public std::enable_shared_from_this<FakeKafkaCluster> {
       }
       if (wake) wake();
     }
-    void close() override {
+    bool close_step() override {
       std::lock_guard lk(c_->mu_);
       ++c_->closed_;
       c_->wake_ = nullptr;
+      return true;
     }
 
    private:

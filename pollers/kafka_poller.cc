@@ -52,6 +52,7 @@ void KafkaPoller::open_consumer() {
   const Mapping& m = config();
   const KafkaCluster cluster = resolve_(m);
   source_ = KafkaEventSource{m.kind == SourceKind::kMsk, m.event_source_arn, cluster.bootstrap};
+  base_size_ = kafka_event_base_size(source_);
   if (m.topics.empty() || cluster.bootstrap.empty()) {
     spdlog::warn("mapping {}: no topic or no brokers to read (is esmd's Kafka broker off?)", m.uuid);
     set_result("PROBLEM: Connection error. Please check your event source connection configuration.");
@@ -151,6 +152,20 @@ void KafkaPoller::take() {
       if (e.matched) {
         e.json = kafka_record_json(m);
         e.key = std::move(m.key);
+        if (base_size_ + kafka_partition_overhead(partitions_[e.partition_index].key) +
+                e.json.size() >
+            kMaxEventBytes) {
+          // No event can carry it: skipped, and committed with the records around it
+          // (data-plane.md §4, "payload too large").
+          spdlog::warn("mapping {}: Kafka record {}-{} at offset {} is over the 6 MB event limit and is skipped",
+                       config().uuid, m.topic, m.partition, m.offset);
+          set_result(kResultProblem);
+          e.matched = false;
+          e.json.clear();
+          e.key.reset();
+        }
+      }
+      if (e.matched) {
         if (pending_matched_ == 0) window_end_ms_ = now_ms() + window_ms();
         ++pending_matched_;
         pending_bytes_ += e.json.size();
@@ -205,7 +220,7 @@ KafkaPoller::Batch KafkaPoller::form_batch() {
   std::vector<std::vector<Entry>> by_partition(partitions_.size());
   std::vector<int> order;  // partitions in the order their first matching record was read
   std::vector<std::int64_t> read_end(partitions_.size(), -1);
-  std::size_t size = kafka_event_base_size(source_), taken = 0;
+  std::size_t size = base_size_, taken = 0;
   while (!pending_.empty()) {
     Entry& e = pending_.front();
     if (e.matched) {
@@ -213,7 +228,6 @@ KafkaPoller::Batch KafkaPoller::form_batch() {
       const auto pi = static_cast<std::size_t>(e.partition_index);
       std::size_t add = e.json.size() + 1;
       if (by_partition[pi].empty()) add += kafka_partition_overhead(partitions_[pi].key);
-      // A record that alone passes the cap still goes (alone): Lambda's invoke refuses it.
       if (taken > 0 && size + add > kMaxEventBytes) break;
       size += add;
       if (by_partition[pi].empty()) order.push_back(e.partition_index);

@@ -31,6 +31,9 @@
 // only once the destination has them (a refused delivery is retried every second). With a
 // destination, retries that would be infinite stop after 10 (kafka.md B.5).
 //
+// A record no event can carry (over 6 MB with the event around it) is skipped with a warning
+// and committed with its neighbours; LastProcessingResult then reads PROBLEM.
+//
 // A ReportBatchItemFailures response names records as {"partition":"<topic>-<partition>",
 // "offset":n}; the batch's records from the lowest one named (in the event's order) are retried.
 //
@@ -138,6 +141,7 @@ class KafkaPoller final : public PollerBase {
   KafkaConsumerFactory factory_;
   KafkaResolver resolve_;
   KafkaEventSource source_;  // as of the consumer's opening
+  std::size_t base_size_ = 0;  // of an event with no record
   std::unique_ptr<KafkaConsumer> consumer_;
   std::unique_ptr<KafkaConsumer> closing_consumer_;  // leaving the group
   Scheduler::TimerHandle close_timer_;

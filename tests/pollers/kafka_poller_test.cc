@@ -365,3 +365,14 @@ TEST_CASE("a kafka:// destination gets one message per given-up record, keyed by
   CHECK(!sent.back().key);
   CHECK(w.stop(*p));
 }
+
+TEST_CASE("a Kafka record no event can carry is skipped and committed with its neighbours") {
+  KafkaWorld w;
+  w.cluster->produce("orders", 0, "a");
+  w.cluster->produce("orders", 0, std::string(6 * 1024 * 1024, 'x'));
+  w.cluster->produce("orders", 0, "c");
+  auto p = w.h.start(w.mapping(10));
+  CHECK(all_records(w.h.invoker) == std::vector<std::string>{"orders-0:a", "orders-0:c"});
+  CHECK(w.cluster->committed("orders", 0) == 3);
+  CHECK(w.stop(*p));
+}

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """kill -9 chaos (issue 13): SQS sends and Kinesis puts flow through mappings to a function
-that fails 20 % of its batches and times out on 5 %, Kafka produces (kcat) go to esmd's broker,
-and esmd is killed -9 at random moments KILLS times and restarted on the same data directory.
-At the end every acknowledged message and record must have reached the function (SQS, Kinesis;
-at least once, and in order per partition key for Kinesis) or be readable from the topic
-(Kafka, whose poller is issue 12's). Prints acknowledged / delivered / duplicated / lost per
-source; exits 1 if anything acknowledged was lost or a key went out of order.
+that fails 20 % of its batches and times out on 5 %, Kafka produces (kcat) go to esmd's broker
+and through an MSK mapping to the same function, and esmd is killed -9 at random moments KILLS
+times and restarted on the same data directory. At the end every acknowledged message and record
+must have reached the function (at least once, and in order per partition key for Kinesis), and
+every acknowledged Kafka record must also be readable from the topic. Prints acknowledged /
+delivered / duplicated / lost per source; exits 1 if anything acknowledged was lost or a key went
+out of order.
 
     bench/chaos.py [KILLS] [SEED]          (default 50 kills; esmd is build/esmd or $ESMD_BIN)
 
@@ -42,6 +43,7 @@ class Function:
         self.lock = threading.Lock()
         self.sqs = []        # bodies, in arrival order, duplicates included
         self.kinesis = []    # (partition key, data), in arrival order, duplicates included
+        self.kafka = []      # values, in arrival order, duplicates included
         self.server = FunctionServer(handler=self.handle).start()
 
     def handle(self, event, request):
@@ -52,6 +54,8 @@ class Function:
         if roll < 0.25:
             return 200, {"X-Amz-Function-Error": "Unhandled"}, json.dumps({"errorMessage": "chaos"})
         with self.lock:
+            for records in event.get("records", {}).values():
+                self.kafka += [base64.b64decode(r["value"]).decode() for r in records]
             for r in event.get("Records", []):
                 if r.get("eventSource") == "aws:sqs":
                     self.sqs.append(r["body"])
@@ -156,6 +160,10 @@ def main():
                                         EventSourceArn=f"arn:aws:sqs:us-east-1:{ACCOUNT}:chaos")
         lam.create_event_source_mapping(FunctionName="chaos", BatchSize=50, StartingPosition="TRIM_HORIZON",
                                         EventSourceArn=f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/chaos")
+        lam.create_event_source_mapping(FunctionName="chaos", BatchSize=50, StartingPosition="TRIM_HORIZON",
+                                        Topics=["chaos"],
+                                        EventSourceArn=f"arn:aws:kafka:us-east-1:{ACCOUNT}:cluster/chaos/"
+                                                       "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f-1")
         producers = Producers(esmd, url, "chaos", "chaos", esmd.kafka_bootstrap)
         producers.start()
         started = time.monotonic()
@@ -169,14 +177,15 @@ def main():
 
         def drained():
             with fn.lock:
-                return acked_sqs <= set(fn.sqs) and acked_kin <= set(fn.kinesis)
+                return (acked_sqs <= set(fn.sqs) and acked_kin <= set(fn.kinesis)
+                        and set(producers.kafka_acked) <= set(fn.kafka))
         try:
             wait_until(drained, timeout=120, interval=0.5, message="every acknowledged record delivered")
         except AssertionError:
             pass
         kafka_seen = kafka_read_all(esmd.kafka_bootstrap, "chaos")
         with fn.lock:
-            sqs_seen, kin_seen = list(fn.sqs), list(fn.kinesis)
+            sqs_seen, kin_seen, kafka_delivered = list(fn.sqs), list(fn.kinesis), list(fn.kafka)
         # Per key, the first delivery of each record comes in the order it was put.
         order_broken = 0
         for key in KEYS:
@@ -191,7 +200,9 @@ def main():
              len(acked_sqs - set(sqs_seen))),
             ("Kinesis", len(acked_kin), len(set(kin_seen) & acked_kin), len(kin_seen) - len(set(kin_seen)),
              len(acked_kin - set(kin_seen))),
-            ("Kafka", len(producers.kafka_acked), len(set(kafka_seen) & set(producers.kafka_acked)),
+            ("Kafka", len(producers.kafka_acked), len(set(kafka_delivered) & set(producers.kafka_acked)),
+             len(kafka_delivered) - len(set(kafka_delivered)), len(set(producers.kafka_acked) - set(kafka_delivered))),
+            ("(topic)", len(producers.kafka_acked), len(set(kafka_seen) & set(producers.kafka_acked)),
              len(kafka_seen) - len(set(kafka_seen)), len(set(producers.kafka_acked) - set(kafka_seen))),
         ]
         print(f"{kills} kill -9s in {chaos_s:.0f} s (seed {seed}); client errors while esmd was down: "
@@ -200,8 +211,8 @@ def main():
         for r in rows:
             print(f"{r[0]:<8} {r[1]:>12} {r[2]:>10} {r[3]:>10} {r[4]:>6}")
         print(f"Kinesis keys out of order: {order_broken}")
-        print("(Kafka: 'delivered' is readable from the topic after the last restart; duplicates are "
-              "kcat retries of a produce whose answer the kill cut off)")
+        print("(Kafka: through the MSK mapping; '(topic)': readable from the topic after the last restart, "
+              "where duplicates are kcat retries of a produce whose answer the kill cut off)")
         lost = sum(r[4] for r in rows)
         return 1 if lost or order_broken else 0
     finally:

@@ -15,7 +15,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 pkgs=(g++ cmake ninja-build pkg-config libboost-dev libsqlite3-dev rapidjson-dev libspdlog-dev catch2 curl ca-certificates python3
-      zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libnghttp2-dev)
+      zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libnghttp2-dev librdkafka-dev)
 if [ "$want_tests" = 1 ]; then
   # podman-compose: the Docker test brings docker/compose.yaml up with it (the container
   # engine itself comes from ../shared/tools/container; without one that test is skipped).
@@ -26,9 +26,9 @@ if [ "$want_tests" = 1 ]; then
   python3 -c 'import boto3' >/dev/null 2>&1 || pkgs+=(python3-boto3)
   # The Kafka tests' clients (they run under Debian's /usr/bin/python3, where these import):
   # kcat and confluent-kafka on librdkafka 2.0.2, kafka-python 2.0.2 and its optional codec
-  # modules (without them it can only gzip), librdkafka-dev for the benchmark's mock cluster,
+  # modules (without them it can only gzip),
   # and Node for kafkajs and the AWS SDK for JavaScript v3 (scripts/install-node-clients.sh below).
-  pkgs+=(kcat python3-kafka python3-confluent-kafka librdkafka-dev python3-lz4 python3-snappy python3-zstandard)
+  pkgs+=(kcat python3-kafka python3-confluent-kafka python3-lz4 python3-snappy python3-zstandard)
   # NodeSource's nodejs ships npm and conflicts with Debian's npm package: ask only when missing.
   { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; } || pkgs+=(nodejs npm)
 fi

@@ -199,27 +199,6 @@ std::string duplicate_message(const Mapping& m, const Mapping& existing, const s
   }
 }
 
-void apply_common(Mapping& m, const MappingRequest& r) {
-  if (r.batch_size) m.batch_size = *r.batch_size;
-  if (r.batching_window_s) m.batching_window_s = r.batching_window_s;
-  if (r.parallelization_factor) m.parallelization_factor = r.parallelization_factor;
-  if (r.maximum_retry_attempts) m.maximum_retry_attempts = r.maximum_retry_attempts;
-  if (r.maximum_record_age_s) m.maximum_record_age_s = r.maximum_record_age_s;
-  if (r.bisect_on_error) m.bisect_on_error = r.bisect_on_error;
-  if (r.tumbling_window_s) m.tumbling_window_s = r.tumbling_window_s;
-  if (r.filter_patterns) m.filter_patterns = *r.filter_patterns;
-  if (r.response_types) m.report_batch_item_failures = !r.response_types->empty();
-  if (r.scaling_config_sent) m.maximum_concurrency = r.maximum_concurrency;
-  if (r.destinations) {
-    Destinations d = *r.destinations;
-    // An empty destination clears it.
-    if (d.on_failure && d.on_failure->empty()) d.on_failure.reset();
-    if (d.on_success && d.on_success->empty()) d.on_success.reset();
-    m.destinations = d;
-  }
-  m.extras_json = merge_extras(m.extras_json, r.extras_json);
-}
-
 }  // namespace
 
 std::optional<SourceKind> classify_source(const std::string& arn_text) {

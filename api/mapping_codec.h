@@ -51,6 +51,11 @@ struct MappingRequest {
 // a JSON object or a member of the wrong JSON type; kValidation for model-range violations.
 Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_create);
 
+// Sets on `m` the members Create and Update share (batching, retries, filters, scaling,
+// destinations), each one only if the request sent it, and merges in its opaque extras
+// (merge_extras). An empty destination clears it.
+void apply_common(Mapping& m, const MappingRequest& r);
+
 // Merges `patch` (an extras object from a request) into `base`, member by member. A Kafka
 // config block is merged one level deeper so that its stored ConsumerGroupId survives.
 std::string merge_extras(const std::string& base, const std::string& patch);

@@ -2,12 +2,12 @@
 // connection, without the socket. Beast's request_parser with the session's limits (header
 // 64 KiB; body kKinesisBodyLimit until the header names the service, then that service's limit,
 // a larger Content-Length refused at once), the body parsed eagerly, keep-alive requests one
-// after the other from the same bytes; then each request as App::dispatch sees it: the target
-// split and percent-decoded, the region from the SigV4 header, the RequestGuard's Host and
-// Origin checks and the routers' matches().
+// after the other from the same bytes; then each request as App::dispatch sees it: made by
+// server/http_request.h as the session makes it (the target split and percent-decoded), the
+// region from the SigV4 header, the RequestGuard's Host and Origin checks and the routers'
+// matches().
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +19,7 @@
 #include "api/lambda_api.h"
 #include "api/request_guard.h"
 #include "api/sqs/sqs_api.h"
+#include "server/http_request.h"
 #include "server/http_server.h"
 
 namespace beast = boost::beast;
@@ -75,16 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     http::request<http::string_body> msg = parser.release();
     const bool keep_alive = msg.keep_alive();
-    esm::api::Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    req.body = std::move(msg.body());
-    esm::api::split_target(req);
+    esm::api::Request req = esm::server::to_api_request(std::move(msg));
     dispatch(req);
     if (!keep_alive) return 0;
   }

@@ -20,22 +20,6 @@ using namespace esm::api;
 
 namespace {
 
-// What LambdaApi's apply_common does: the request's members over the mapping.
-void apply(Mapping& m, const MappingRequest& r) {
-  if (r.batch_size) m.batch_size = *r.batch_size;
-  if (r.batching_window_s) m.batching_window_s = r.batching_window_s;
-  if (r.parallelization_factor) m.parallelization_factor = r.parallelization_factor;
-  if (r.maximum_retry_attempts) m.maximum_retry_attempts = r.maximum_retry_attempts;
-  if (r.maximum_record_age_s) m.maximum_record_age_s = r.maximum_record_age_s;
-  if (r.bisect_on_error) m.bisect_on_error = r.bisect_on_error;
-  if (r.tumbling_window_s) m.tumbling_window_s = r.tumbling_window_s;
-  if (r.filter_patterns) m.filter_patterns = *r.filter_patterns;
-  if (r.response_types) m.report_batch_item_failures = !r.response_types->empty();
-  if (r.scaling_config_sent) m.maximum_concurrency = r.maximum_concurrency;
-  if (r.destinations) m.destinations = *r.destinations;
-  m.extras_json = merge_extras(m.extras_json, r.extras_json);
-}
-
 const char* block_of(SourceKind kind) {
   return kind == SourceKind::kMsk ? "AmazonManagedKafkaEventSourceConfig" : "SelfManagedKafkaEventSourceConfig";
 }
@@ -94,7 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (is_kafka(m.kind))
       m.extras_json = with_default_consumer_group("{}", block_of(m.kind), m.uuid);
   }
-  apply(m, r);
+  apply_common(m, r);
   if (!check_source_rules(m, r, is_create).is_ok()) return 0;
   if (is_create && is_kafka(m.kind)) m.extras_json = with_default_consumer_group(m.extras_json, block_of(m.kind), m.uuid);
   if (is_kafka(m.kind)) {

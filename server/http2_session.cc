@@ -13,6 +13,7 @@
 
 #include "api/errors.h"
 #include "core/uuid.h"
+#include "server/http_request.h"
 
 namespace esm::server {
 namespace {
@@ -326,9 +327,8 @@ void Http2Session::refuse_too_large(std::int32_t id, Stream& s) {
 
 void Http2Session::on_request_done(std::int32_t id, Stream& s) {
   if (s.dispatched) return;
-  api::Request req = std::move(s.req);
-  req.request_id = new_uuid();
-  api::split_target(req);
+  api::Request req = to_api_request(std::move(s.req.method), std::move(s.req.target), std::move(s.req.headers),
+                                    std::move(s.req.body));
   s.request_id = req.request_id;
   s.path = req.path;
   s.dispatched = true;

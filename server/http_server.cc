@@ -18,6 +18,7 @@
 #include "api/errors.h"
 #include "core/uuid.h"
 #include "server/http2_session.h"
+#include "server/http_request.h"
 
 namespace esm::server {
 namespace {
@@ -166,17 +167,7 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     head_ = msg.method() == http::verb::head;
-    api::Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    req.body = std::move(msg.body());
-    req.request_id = new_uuid();
-    api::split_target(req);
+    api::Request req = to_api_request(std::move(msg));
     started_ = std::chrono::steady_clock::now();
     std::string id = req.request_id, method = req.method, path = req.path;
     stream_.expires_never();

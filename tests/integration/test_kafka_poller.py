@@ -8,8 +8,9 @@ import time
 import unittest
 
 from esmd_harness import wait_until
-from kafka_poller_support import KafkaPollerTestCase, OK, kafka_records, values
+from kafka_poller_support import KafkaPollerTestCase, OK, kafka_records, msk_arn, values
 from kafka_support import confluent_produce, record, unique
+from sqs_poller_support import SqsFunction
 
 MSK_RECORD_KEYS = {"topic", "partition", "offset", "timestamp", "timestampType", "key", "value", "headers"}
 
@@ -145,6 +146,23 @@ class StartingPositionTest(KafkaPollerTestCase):
         self.assertEqual(self.get(u)["AmazonManagedKafkaEventSourceConfig"], {"ConsumerGroupId": group})
         self.wait_values(["g2", "g3"])
         self.assertEqual(self.delivered(), ["g2", "g3"])
+
+
+    def test_two_mappings_with_their_own_groups_each_get_every_record(self):
+        topic = unique("two")
+        self.produce(topic, ["x", "y"])
+        other = SqsFunction()
+        self.addCleanup(other.close)
+        other_name = other.register(self.esmd, unique("fn2"), concurrency=10)
+        self.create_msk(topic)
+        out = self.aws("lambda", "create-event-source-mapping", "--function-name", other_name,
+                       "--event-source-arn", msk_arn(self.esmd.region), "--topics", topic,
+                       "--starting-position", "TRIM_HORIZON")
+        self.mappings.append(out["UUID"])
+        self.wait_values(["x", "y"])
+        wait_until(lambda: [v for c in other.finished_calls() for v in values(c.event)] == ["x", "y"],
+                   timeout=15, message="the second mapping's function got both records")
+        self.assertEqual(self.delivered(), ["x", "y"])
 
 
 def wait_or_none(cond, timeout):

@@ -5,6 +5,8 @@ import base64
 import time
 import unittest
 
+from esmd_harness import wait_until
+
 from kafka_poller_support import OK, KafkaPollerTestCase, kafka_records, values
 from kafka_support import unique
 
@@ -21,6 +23,21 @@ class BatchingTest(KafkaPollerTestCase):
         self.assertEqual(self.delivered(), texts)
         offsets = [r["offset"] for c in calls for _, r in kafka_records(c.event)]
         self.assertEqual(offsets, list(range(12)))
+
+    def test_an_updated_batch_size_applies_to_later_batches(self):
+        topic = unique("upd")
+        self.produce(topic, ["warm"])
+        u = self.create_msk(topic, "--batch-size", "2", "--maximum-batching-window-in-seconds", "1")
+        self.wait_values(["warm"])
+        self.update(u, "--batch-size", "6")
+        wait_until(lambda: self.peek(u).get("BatchSize") == 6 and self.peek(u).get("State") == "Enabled",
+                   timeout=10, message="BatchSize 6 in force")
+        texts = [f"u{i}" for i in range(6)]
+        self.produce(topic, texts)
+        self.wait_values(texts)
+        sizes = [len(values(c.event)) for c in self.fn.finished_calls()][1:]
+        self.assertEqual(self.delivered(), ["warm"] + texts)
+        self.assertEqual(max(sizes), 6, sizes)
 
     def test_default_window_holds_a_lone_record_about_half_a_second(self):
         topic = unique("win")

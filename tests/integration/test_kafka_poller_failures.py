@@ -2,6 +2,7 @@
 ReportBatchItemFailures, bisect with MaximumRetryAttempts, FilterCriteria and the committed
 offsets, a self-managed cluster nobody listens on (data-plane.md §4, kafka.md B.4-B.5). Runs
 under /usr/bin/python3 against esmd's own broker: AWS CLI, confluent-kafka."""
+import base64
 import json
 import threading
 import time
@@ -90,6 +91,46 @@ class ReportBatchItemFailuresTest(KafkaPollerTestCase):
         for v in first[:n]:
             self.assertNotIn(v, later)
         self.assertEqual(sorted(set(first[:n]) | set(later), key=texts.index), texts)
+
+
+    def test_an_identifier_naming_no_record_of_the_batch_fails_it_whole(self):
+        topic = unique("rbif-bad")
+        self.produce(topic, ["a", "b", "c"])
+        bad = Reply(200, json.dumps({"batchItemFailures": [{"itemIdentifier": {"partition": f"{topic}-0",
+                                                                                "offset": 99}}]}))
+        script = Scripted(lambda event: bad, succeed())
+        self.fn.behave(script)
+        self.create_msk(topic, "--batch-size", "10", "--function-response-types", "ReportBatchItemFailures")
+        wait_until(lambda: len(script.calls()) >= 2, timeout=20, message="a second call")
+        first, second = script.calls()[0][0], script.calls()[1][0]
+        self.assertEqual(second[:len(first)], first)
+
+    def test_a_failure_in_a_later_partition_retries_from_it_in_event_order(self):
+        topic = unique("rbif-p")
+        self.create_topic(topic, 2)
+        self.produce(topic, ["p0-a", "p0-b"], partition=0)
+        self.produce(topic, ["p1-a", "p1-b"], partition=1)
+        named = []
+
+        def fail_second_partition(event):
+            keys = list(event["records"])
+            if len(keys) < 2:
+                return Reply(200, b"")
+            r = event["records"][keys[1]][1]
+            named.append((keys, r["offset"], base64.b64decode(r["value"]).decode()))
+            return Reply(200, json.dumps({"batchItemFailures": [
+                {"itemIdentifier": {"partition": keys[1], "offset": r["offset"]}}]}))
+        script = Scripted(fail_second_partition, succeed())
+        self.fn.behave(script)
+        self.create_msk(topic, "--batch-size", "10", "--function-response-types", "ReportBatchItemFailures")
+        wait_until(lambda: len(script.calls()) >= 2, timeout=20, message="a second call")
+        if not named:
+            self.skipTest(f"the first event held one partition: {script.calls()[0]}")
+        keys, offset, value = named[0]
+        first = script.calls()[0][0]
+        retried = script.calls()[1][0]
+        # Records from the named one on, in the event's order, come again; none before it.
+        self.assertEqual(retried, first[first.index(value):])
 
 
 class BisectTest(KafkaPollerTestCase):

@@ -9,7 +9,7 @@ import unittest
 from esmd_harness import wait_until
 from kafka_poller_support import FAILED, OK, KafkaPollerTestCase, kafka_records
 from kafka_support import unique
-from sqs_poller_support import Reply, raise_error, succeed
+from sqs_poller_support import Reply, raise_error, slow, succeed
 
 
 class LifecycleTest(KafkaPollerTestCase):
@@ -26,6 +26,23 @@ class LifecycleTest(KafkaPollerTestCase):
         self.update(u, "--enabled")
         self.wait_state(u, "Enabled")
         self.wait_values(["b", "c"])
+        self.assertEqual(self.delivered(), ["a", "b", "c"])
+
+    def test_disabling_lets_the_batch_in_flight_finish_and_commit(self):
+        topic = unique("inflight")
+        self.produce(topic, ["a", "b"])
+        self.fn.behave(slow(2.0))
+        u = self.create_msk(topic, "--maximum-batching-window-in-seconds", "0", wait=False)
+        wait_until(lambda: len(self.fn.calls()) >= 1, timeout=15, message="a call in flight")
+        self.update(u, "--no-enabled")
+        self.wait_state(u, "Disabled", timeout=15)
+        self.fn.wait_calls(1, timeout=10)
+        self.fn.behave(succeed())
+        self.produce(topic, ["c"])
+        self.update(u, "--enabled")
+        self.wait_state(u, "Enabled")
+        self.wait_values(["c"])
+        # What was answered before the disable was committed: it does not come again.
         self.assertEqual(self.delivered(), ["a", "b", "c"])
 
     def test_delete_stops_delivery(self):

@@ -1,16 +1,14 @@
 """The Kafka poller (MSK and self-managed mappings) as the function sees it: the event's shape,
-starting positions, consumer groups (data-plane.md §1.5, §1.6, §4,
+starting positions (data-plane.md §1.5, §1.6, §4,
 kafka.md part B). Runs under /usr/bin/python3: AWS CLI for the control plane, kcat and
 confluent-kafka to produce, esmd's own broker as the cluster."""
 import base64
-import json
 import time
 import unittest
 
 from esmd_harness import wait_until
-from kafka_poller_support import KafkaPollerTestCase, OK, kafka_records, msk_arn, values
+from kafka_poller_support import KafkaPollerTestCase, OK, kafka_records, values
 from kafka_support import confluent_produce, record, unique
-from sqs_poller_support import SqsFunction
 
 MSK_RECORD_KEYS = {"topic", "partition", "offset", "timestamp", "timestampType", "key", "value", "headers"}
 
@@ -129,40 +127,6 @@ class StartingPositionTest(KafkaPollerTestCase):
         self.assertEqual(self.get(u)["StartingPositionTimestamp"], (base + 2000) / 1000)
         self.wait_values(["t2", "t3"])
         self.assertEqual(self.delivered(), ["t2", "t3"])
-
-
-    def test_a_consumer_group_with_committed_offsets_ignores_the_starting_position(self):
-        from confluent_kafka import Consumer, TopicPartition
-        topic, group = unique("grp"), unique("group")
-        self.produce(topic, ["g0", "g1", "g2", "g3"])
-        c = Consumer({"bootstrap.servers": self.esmd.kafka_bootstrap, "group.id": group,
-                      "enable.auto.commit": False})
-        try:
-            c.commit(offsets=[TopicPartition(topic, 0, 2)], asynchronous=False)
-        finally:
-            c.close()
-        u = self.create_msk(topic, "--amazon-managed-kafka-event-source-config",
-                            json.dumps({"ConsumerGroupId": group}))
-        self.assertEqual(self.get(u)["AmazonManagedKafkaEventSourceConfig"], {"ConsumerGroupId": group})
-        self.wait_values(["g2", "g3"])
-        self.assertEqual(self.delivered(), ["g2", "g3"])
-
-
-    def test_two_mappings_with_their_own_groups_each_get_every_record(self):
-        topic = unique("two")
-        self.produce(topic, ["x", "y"])
-        other = SqsFunction()
-        self.addCleanup(other.close)
-        other_name = other.register(self.esmd, unique("fn2"), concurrency=10)
-        self.create_msk(topic)
-        out = self.aws("lambda", "create-event-source-mapping", "--function-name", other_name,
-                       "--event-source-arn", msk_arn(self.esmd.region), "--topics", topic,
-                       "--starting-position", "TRIM_HORIZON")
-        self.mappings.append(out["UUID"])
-        self.wait_values(["x", "y"])
-        wait_until(lambda: [v for c in other.finished_calls() for v in values(c.event)] == ["x", "y"],
-                   timeout=15, message="the second mapping's function got both records")
-        self.assertEqual(self.delivered(), ["x", "y"])
 
 
 def wait_or_none(cond, timeout):

@@ -8,10 +8,10 @@ import threading
 import time
 import unittest
 
-from esmd_harness import free_port, wait_until
+from esmd_harness import Esmd, free_port, wait_until
 from kafka_poller_support import (CONNECTION_ERROR, OK, KafkaPollerTestCase, kafka_records,
                                   values)
-from kafka_support import unique
+from kafka_support import confluent_produce, record, unique
 from sqs_poller_support import Reply, raise_error, succeed
 
 
@@ -196,6 +196,18 @@ class ConnectionErrorTest(KafkaPollerTestCase):
         self.assertTrue(self.esmd._healthy())
         self.assertEqual(self.fn.calls(), [])
         self.assertEqual(self.get(u)["State"], "Enabled")
+
+    def test_a_cluster_that_comes_up_later_is_consumed(self):
+        port = free_port(avoid=(self.esmd.port, self.esmd.kafka_port))
+        topic = unique("later")
+        u = self.create_self_managed(topic, [f"127.0.0.1:{port}"])
+        self.wait_result(u, CONNECTION_ERROR, timeout=60)
+        # A second esmd is the cluster, on the port the mapping names.
+        cluster = Esmd("--kafka-port", str(port), in_memory=True).start()
+        self.addCleanup(cluster.cleanup)
+        confluent_produce(cluster.kafka_bootstrap, topic, [record(0, None, b"hello", [], None)])
+        self.wait_values(["hello"], timeout=60)
+        self.wait_result(u, OK)
 
 
 if __name__ == "__main__":

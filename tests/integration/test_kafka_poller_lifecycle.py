@@ -7,7 +7,7 @@ import time
 import unittest
 
 from esmd_harness import wait_until
-from kafka_poller_support import FAILED, OK, KafkaPollerTestCase, kafka_records
+from kafka_poller_support import FAILED, OK, KafkaPollerTestCase, kafka_records, values
 from kafka_support import unique
 from sqs_poller_support import Reply, raise_error, slow, succeed
 
@@ -73,6 +73,18 @@ class LifecycleTest(KafkaPollerTestCase):
 
 class KillNineTest(KafkaPollerTestCase):
     in_memory = False
+
+    def test_a_batch_failing_across_a_restart_is_retried_from_its_start(self):
+        topic = unique("failing")
+        self.produce(topic, ["a", "b"])
+        self.fn.behave(raise_error())
+        self.create_msk(topic, "--batch-size", "10")
+        self.fn.wait_calls(2, timeout=20)
+        self.esmd.restart()
+        before = len(self.fn.calls())
+        self.fn.behave(succeed())
+        wait_until(lambda: len(self.fn.finished_calls()) > before, timeout=30, message="a call after the restart")
+        self.assertEqual(values(self.fn.calls()[before].event)[:2], ["a", "b"])
 
     def test_kill_9_mid_stream_then_restart_delivers_every_record_and_skips_none(self):
         topic = unique("kill")

@@ -39,12 +39,6 @@ def values(event):
     return [base64.b64decode(r["value"]).decode() for _, r in kafka_records(event) if "value" in r]
 
 
-def batch_item_failures(partition, offset):
-    body = json.dumps({"batchItemFailures": [{"itemIdentifier": {"partition": partition, "offset": offset}}]})
-    from sqs_poller_support import Reply
-    return Reply(200, body)
-
-
 class KafkaPollerTestCase(unittest.TestCase):
     esmd_args = ()
     transition_delay_ms = 50

@@ -211,6 +211,12 @@ std::string kafka_record_json(const KafkaMessage& m) {
 std::string kafka_event_json(const KafkaEventSource& src, const std::vector<KafkaPartitionRecords>& partitions) {
   std::string out;
   head(out, src);
+  std::size_t size = out.size() + 2;
+  for (const auto& p : partitions) {
+    size += p.key.size() + 6 + p.records.size();
+    for (const auto& r : p.records) size += r.size();
+  }
+  out.reserve(size);
   bool first_partition = true;
   for (const auto& p : partitions) {
     if (!first_partition) out += ',';

@@ -3,7 +3,9 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
-#include <mutex>
+#include <algorithm>
+#include <chrono>
+#include <map>
 #include <utility>
 
 namespace esm::pollers {
@@ -99,14 +101,16 @@ class RdKafkaConsumer final : public KafkaConsumer {
     return out;
   }
 
+  // Commits are cumulative: while one is in flight the next offsets are merged, and go out in
+  // one request when it is answered. One commit per batch unbounded would flood the group
+  // coordinator (a batch of 100 records is done every few milliseconds).
   void commit(const std::vector<KafkaOffset>& offsets) override {
-    if (!rk_ || offsets.empty()) return;
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())),
-                       &rd_kafka_topic_partition_list_destroy);
-    for (const auto& o : offsets)
-      rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset = o.next;
-    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rd_kafka_err2str(e));
+    if (!rk_) return;
+    for (const auto& o : offsets) {
+      auto& next = to_commit_[{o.topic, o.partition}];
+      next = std::max(next, o.next);
+    }
+    send_commit();
   }
 
   void send(const std::string& topic, std::optional<std::string> key, std::string value,
@@ -131,6 +135,17 @@ class RdKafkaConsumer final : public KafkaConsumer {
   bool close_step() override {
     if (!rk_) return true;
     if (!close_queue_) {
+      // The last commits first (bounded): serve their answers, dropping what is fetched meanwhile.
+      if (commit_in_flight_ || !to_commit_.empty()) {
+        if (!close_deadline_) close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        if (std::chrono::steady_clock::now() < *close_deadline_) {
+          send_commit();
+          while (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0)) rd_kafka_message_destroy(m);
+          if (commit_in_flight_ || !to_commit_.empty()) return false;
+        } else {
+          spdlog::warn("Kafka group {}: the last commit was not answered in 5 s", config_.group_id);
+        }
+      }
       close_producer();
       // librdkafka's own blocking close, unrolled: the close runs in the background and its
       // callbacks (the final revoke) are served from this queue, whose wake-up is the poller's.
@@ -154,6 +169,20 @@ class RdKafkaConsumer final : public KafkaConsumer {
   }
 
  private:
+  void send_commit() {
+    if (commit_in_flight_ || to_commit_.empty()) return;
+    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit_.size())),
+                       &rd_kafka_topic_partition_list_destroy);
+    for (const auto& [tp, next] : to_commit_)
+      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
+    to_commit_.clear();
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rd_kafka_err2str(e));
+      return;
+    }
+    commit_in_flight_ = true;
+  }
+
   void close_producer() {
     if (!producer_) return;
     rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -223,9 +252,18 @@ class RdKafkaConsumer final : public KafkaConsumer {
     }
   }
 
-  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-      spdlog::warn("Kafka group {}: commit failed: {}", of(opaque).config_.group_id, rd_kafka_err2str(err));
+  static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    auto& self = of(opaque);
+    self.commit_in_flight_ = false;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      spdlog::warn("Kafka group {}: commit failed: {}", self.config_.group_id, rd_kafka_err2str(err));
+      // Again with the next one (unless a later commit of the partition supersedes it).
+      for (int i = 0; parts && i < parts->cnt; ++i) {
+        auto& next = self.to_commit_[{parts->elems[i].topic, parts->elems[i].partition}];
+        next = std::max(next, parts->elems[i].offset);
+      }
+    }
+    self.send_commit();
   }
 
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
@@ -331,6 +369,9 @@ class RdKafkaConsumer final : public KafkaConsumer {
   std::optional<std::string> problem_;
   std::vector<std::pair<std::string, int>> revoked_;
   bool unknown_topic_logged_ = false;
+  std::map<std::pair<std::string, int>, std::int64_t> to_commit_;  // next offsets not sent yet
+  bool commit_in_flight_ = false;
+  std::optional<std::chrono::steady_clock::time_point> close_deadline_;
   bool topic_was_missing_ = false;  // before the first assignment
   bool assigned_once_ = false;
 };

@@ -19,6 +19,14 @@ constexpr int kCappedRetries = 10;
 constexpr std::int64_t kRedeliverMs = 1000;
 constexpr std::int64_t kCloseStepMs = 20;
 
+// A timer's function holds the poller until it runs: a handle kept after cancel() would keep
+// the poller alive through its own member.
+void drop(Scheduler::TimerHandle& t) {
+  if (!t) return;
+  t->cancel();
+  t.reset();
+}
+
 }  // namespace
 
 KafkaPoller::KafkaPoller(PollerDeps deps, KafkaConsumerFactory factory, KafkaResolver resolve, Mapping mapping)
@@ -88,12 +96,12 @@ void KafkaPoller::open_consumer() {
 void KafkaPoller::close_consumer() {
   assert_on_strand();
   consuming_ = false;
-  if (window_timer_) window_timer_->cancel();
+  drop(window_timer_);
   // Read and not sent: read again from the committed offsets.
   pending_.clear();
   pending_matched_ = pending_bytes_ = 0;
   if (active_ && !active_->in_flight) {
-    if (active_->timer) active_->timer->cancel();
+    drop(active_->timer);
     active_.reset();
   }
   if (active_ || !consumer_) return;  // the batch in flight commits first
@@ -105,11 +113,15 @@ void KafkaPoller::close_consumer() {
 // a timer looks again in case no wake-up comes.
 void KafkaPoller::step_close() {
   assert_on_strand();
-  if (close_timer_) close_timer_->cancel();
+  drop(close_timer_);
   if (!closing_consumer_) return;
   if (!closing_consumer_->close_step()) {
     closing_ = true;
-    close_timer_ = run_at(now_ms() + kCloseStepMs, [this] { step_close(); });
+    // Held weakly: at shutdown a cluster that never answers must not keep the poller alive; the
+    // consumer is then destroyed without its close (RdKafkaConsumer's destructor).
+    close_timer_ = deps().scheduler.run_at(now_ms() + kCloseStepMs, [weak = weak_self<KafkaPoller>()] {
+      if (auto self = weak.lock()) self->post([self] { self->step_close(); });
+    });
     return;
   }
   closing_consumer_.reset();
@@ -204,11 +216,11 @@ void KafkaPoller::drive() {
   const std::size_t batch_size = static_cast<std::size_t>(std::max(1, config().batch_size));
   const bool due = pending_matched_ >= batch_size || pending_bytes_ >= kMaxEventBytes || now_ms() >= window_end_ms_;
   if (!due) {
-    if (window_timer_) window_timer_->cancel();
+    drop(window_timer_);
     window_timer_ = run_at(window_end_ms_, [this] { drive(); });
     return;
   }
-  if (window_timer_) window_timer_->cancel();
+  drop(window_timer_);
   active_ = form_batch();
   run_batch();
 }
@@ -270,7 +282,7 @@ void KafkaPoller::run_batch() {
   if (step.kind == Step::Kind::kDone && !b.holds.empty() && consuming_) return;  // the deliveries resume it
   if (!consuming_ || step.kind == Step::Kind::kDone) {
     // Done, or polling stopped: what is not done is read again from the committed offsets.
-    if (b.timer) b.timer->cancel();
+    drop(b.timer);
     active_.reset();
     if (!consuming_) {
       close_consumer();

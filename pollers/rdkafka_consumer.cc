@@ -21,17 +21,18 @@ using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(
 class RdKafkaConsumer final : public KafkaConsumer {
  public:
   explicit RdKafkaConsumer(KafkaConsumerConfig config) : config_(std::move(config)) {}
+  // Not closed through close_step() (esmd shutting down with a batch in flight, or a cluster
+  // that never answered the close): destroyed without leaving the group, which does not wait;
+  // the group notices at its session timeout, and what was not committed comes again.
   ~RdKafkaConsumer() override {
     close_producer();
     if (!rk_) return;
-    // Not closed through close_step(): librdkafka's blocking close.
     for (rd_kafka_queue_t** q : {&queue_, &close_queue_})
       if (*q) {
         rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
         rd_kafka_queue_destroy(*q);
       }
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
+    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 
   std::optional<std::string> open(std::function<void()> wake) override {

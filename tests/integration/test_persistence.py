@@ -21,6 +21,8 @@ def state_or_gone(lam, uuid):
         return "gone"
 
 
+CONNECTION_PROBLEM = "PROBLEM: Connection error. Please check your event source connection configuration."
+
 class PersistenceTest(unittest.TestCase):
     def setUp(self):
         self.esmd = Esmd(transition_delay_ms=0, functions=("fn=builtin:ok", "fn2=builtin:ok")).start()
@@ -60,8 +62,14 @@ class PersistenceTest(unittest.TestCase):
 
         self.reopen()
         for uuid, config in before.items():
-            self.assertEqual(strip(self.lam.get_event_source_mapping(UUID=uuid)), config)
-            self.assertEqual(get_raw(self.esmd, uuid), before_raw[uuid])
+            after, after_raw = strip(self.lam.get_event_source_mapping(UUID=uuid)), get_raw(self.esmd, uuid)
+            if uuid == kafka["UUID"]:
+                # Its servers do not resolve: the poller may report AWS's connection problem at
+                # any moment, before the restart or after it.
+                for doc in (config, after, before_raw[uuid], after_raw):
+                    self.assertIn(doc.pop("LastProcessingResult"), ("No records processed", CONNECTION_PROBLEM))
+            self.assertEqual(after, config)
+            self.assertEqual(after_raw, before_raw[uuid])
         self.assertEqual(self.lam.list_tags(Resource=mapping_arn_of(self.lam, sqs))["Tags"], {"team": "a"})
         status, _, spec = call(self.esmd, "GET", "/_esmd/functions/runtime")
         self.assertEqual((status, spec["Target"], spec["Timeout"]), (200, "builtin:ok", 9.0))

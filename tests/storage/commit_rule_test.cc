@@ -176,12 +176,14 @@ TEST_CASE("while recovery keeps failing every job is refused without running, th
   CHECK(out.wait_for(2).back() == "refused internal");
   CHECK_FALSE(ran);
 
-  // The disk is readable again: the worker's own retry recovers, without any job to prompt it.
+  // The disk is readable and writable again: the worker's own retry recovers, without any job
+  // to prompt it. (Commits must work again first: the tick the recovery runs commits, and a
+  // vetoed commit there made the worker unhealthy again between the wait and the check.)
+  failing = false;
   e.recovery_fails = false;
   const auto deadline = std::chrono::steady_clock::now() + kDeadline;
   while (!w.healthy() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
   REQUIRE(w.healthy());
-  failing = false;
   w.submit(e.put("second", out), [&out](const Status& s) { out.add("refused " + outcome(s)); });
   CHECK(out.wait_for(3).back() == "ok");
   CHECK(on_disk(w) == std::map<std::string, std::string>{{"second", "builtin:ok"}});

@@ -275,41 +275,20 @@ bool kafka_record_passes(const EventFilter& filter, const KafkaMessage& m) {
 
 Judgement judge_kafka_batch(const InvokeOutcome& outcome, bool report_item_failures,
                             const std::vector<KafkaItemId>& ids, std::size_t begin, std::size_t end) {
-  if (outcome.status == InvokeStatus::kInvokeError) return {Verdict::kInvokeError, 0};
-  if (outcome.status == InvokeStatus::kFunctionError) return {Verdict::kFailure, 0};
-  if (!report_item_failures) return {Verdict::kSuccess, 0};
-  const std::string& body = outcome.payload;
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return {Verdict::kSuccess, 0};
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseIterativeFlag>(body.c_str(), body.size());
-  if (d.HasParseError()) return {Verdict::kFailure, 0};
-  if (!d.IsObject()) return {Verdict::kSuccess, 0};
-  auto it = d.FindMember("batchItemFailures");
-  if (it == d.MemberEnd() || it->value.IsNull()) return {Verdict::kSuccess, 0};
-  if (!it->value.IsArray()) return {Verdict::kFailure, 0};
-  std::size_t lowest = end;
-  for (const auto& item : it->value.GetArray()) {
-    if (!item.IsObject()) return {Verdict::kFailure, 0};
-    auto id = item.FindMember("itemIdentifier");
-    if (id == item.MemberEnd() || !id->value.IsObject()) return {Verdict::kFailure, 0};
-    auto partition = id->value.FindMember("partition");
-    auto offset = id->value.FindMember("offset");
-    if (partition == id->value.MemberEnd() || !partition->value.IsString() || offset == id->value.MemberEnd() ||
+  return judge_item_failures(outcome, report_item_failures, end,
+                             [&](const rapidjson::Value& id) -> std::optional<std::size_t> {
+    if (!id.IsObject()) return std::nullopt;
+    auto partition = id.FindMember("partition");
+    auto offset = id.FindMember("offset");
+    if (partition == id.MemberEnd() || !partition->value.IsString() || offset == id.MemberEnd() ||
         !offset->value.IsInt64())
-      return {Verdict::kFailure, 0};
+      return std::nullopt;
     const std::string_view key(partition->value.GetString(), partition->value.GetStringLength());
     const std::int64_t at = offset->value.GetInt64();
-    std::size_t found = end;
     for (std::size_t i = begin; i < end; ++i)
-      if (ids[i].offset == at && ids[i].partition == key) {
-        found = i;
-        break;
-      }
-    if (found == end) return {Verdict::kFailure, 0};
-    lowest = std::min(lowest, found);
-  }
-  if (lowest == end) return {Verdict::kSuccess, 0};
-  return {Verdict::kPartial, lowest};
+      if (ids[i].offset == at && ids[i].partition == key) return i;
+    return std::nullopt;
+  });
 }
 
 }  // namespace esm::pollers

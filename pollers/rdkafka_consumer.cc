@@ -16,6 +16,18 @@ constexpr const char* kConnectionProblem =
     "PROBLEM: Connection error. Please check your event source connection configuration.";
 constexpr int kBlockingCallMs = 10000;
 
+// Applies the settings to conf; on a refusal destroys conf and says which setting.
+template <std::size_t N>
+std::optional<std::string> configure(rd_kafka_conf_t* conf, const std::pair<const char*, std::string> (&settings)[N]) {
+  char err[512];
+  for (const auto& [name, value] : settings)
+    if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return std::string(name) + ": " + err;
+    }
+  return std::nullopt;
+}
+
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
 
 class RdKafkaConsumer final : public KafkaConsumer {
@@ -62,11 +74,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         {"reconnect.backoff.max.ms", "2000"},
         {"log.connection.close", "false"},
     };
-    for (const auto& [name, value] : settings)
-      if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        return std::string(name) + ": " + err;
-      }
+    if (auto refused = configure(conf, settings)) return refused;
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_rebalance_cb(conf, &RdKafkaConsumer::on_rebalance);
     rd_kafka_conf_set_error_cb(conf, &RdKafkaConsumer::on_error);
@@ -210,11 +218,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         {"message.timeout.ms", "30000"},
         {"log.connection.close", "false"},
     };
-    for (const auto& [name, value] : settings)
-      if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        return std::string(name) + ": " + err;
-      }
+    if (auto refused = configure(conf, settings)) return refused;
     rd_kafka_conf_set_opaque(conf, this);
     rd_kafka_conf_set_dr_msg_cb(conf, &RdKafkaConsumer::on_delivered);
     rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);

@@ -39,8 +39,8 @@ std::size_t count_expired(const std::vector<std::int64_t>& arrival_ms, std::size
   return i - begin;
 }
 
-Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
-                             const std::vector<std::string>& seqs, std::size_t begin, std::size_t end) {
+Judgement judge_item_failures(const InvokeOutcome& outcome, bool report_item_failures, std::size_t end,
+                              const FindItem& find) {
   if (outcome.status == InvokeStatus::kInvokeError) return {Verdict::kInvokeError, 0};
   if (outcome.status == InvokeStatus::kFunctionError) return {Verdict::kFailure, 0};
   if (!report_item_failures) return {Verdict::kSuccess, 0};
@@ -59,20 +59,30 @@ Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_fail
   for (const auto& item : it->value.GetArray()) {
     if (!item.IsObject()) return {Verdict::kFailure, 0};
     auto id = item.FindMember("itemIdentifier");
-    if (id == item.MemberEnd() || !id->value.IsString() || id->value.GetStringLength() == 0)
-      return {Verdict::kFailure, 0};
-    const std::string_view sid(id->value.GetString(), id->value.GetStringLength());
+    if (id == item.MemberEnd()) return {Verdict::kFailure, 0};
+    const std::optional<std::size_t> at = find(id->value);
+    if (!at) return {Verdict::kFailure, 0};
+    lowest = std::min(lowest, *at);
+  }
+  if (lowest == end) return {Verdict::kSuccess, 0};
+  return {Verdict::kPartial, lowest};
+}
+
+Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
+                             const std::vector<std::string>& seqs, std::size_t begin, std::size_t end) {
+  return judge_item_failures(outcome, report_item_failures, end,
+                             [&](const rapidjson::Value& id) -> std::optional<std::size_t> {
+    if (!id.IsString() || id.GetStringLength() == 0) return std::nullopt;
+    const std::string_view sid(id.GetString(), id.GetStringLength());
     // Sequence numbers of one shard increase and have one length: binary search by string.
     auto first = seqs.begin() + static_cast<std::ptrdiff_t>(begin);
     auto last = seqs.begin() + static_cast<std::ptrdiff_t>(end);
     auto pos = std::lower_bound(first, last, sid, [](const std::string& a, std::string_view b) {
       return a.size() != b.size() ? a.size() < b.size() : std::string_view(a) < b;
     });
-    if (pos == last || *pos != sid) return {Verdict::kFailure, 0};
-    lowest = std::min(lowest, static_cast<std::size_t>(pos - seqs.begin()));
-  }
-  if (lowest == end) return {Verdict::kSuccess, 0};
-  return {Verdict::kPartial, lowest};
+    if (pos == last || *pos != sid) return std::nullopt;
+    return static_cast<std::size_t>(pos - seqs.begin());
+  });
 }
 
 BatchRun::BatchRun(std::vector<std::int64_t> arrival_ms, RetryConfig config, bool invoke_when_empty)

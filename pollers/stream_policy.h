@@ -28,10 +28,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <rapidjson/fwd.h>
 
 #include "core/invoke.h"
 
@@ -74,6 +77,14 @@ struct Judgement {
 // that is not JSON) is a complete failure.
 Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
                              const std::vector<std::string>& seqs, std::size_t begin, std::size_t end);
+
+// The rules both judges share (this one and judge_kafka_batch, pollers/kafka_event.h), with the
+// source's own item identifier: `find` gives the batch index of one `itemIdentifier` value, or
+// nullopt when it is malformed or names no record of the range judged (a complete failure).
+// `end` is the range's end: a list that names nothing below it is a success.
+using FindItem = std::function<std::optional<std::size_t>(const rapidjson::Value& item_identifier)>;
+Judgement judge_item_failures(const InvokeOutcome& outcome, bool report_item_failures, std::size_t end,
+                              const FindItem& find);
 
 // ParallelizationFactor (§3.7): the lane of a partition key is its MD5 as a 128-bit big-endian
 // integer, modulo the number of lanes.

@@ -215,6 +215,10 @@ class ErrorsTest(ErrorAssertions, unittest.TestCase):
         self.assert_ipve(self.req("PUT", f"{MAPPINGS}/{uuid}",
                                   {"DestinationConfig": {"OnFailure": {"Destination": "kafka://orders"}}}),
                          "The on-failure destination topic must not be the event source mapping's topic.")
+        # The same through boto3.
+        self.assert_client_error(self.lam.update_event_source_mapping, "InvalidParameterValueException",
+                                 "The on-failure destination topic must not be the event source mapping's topic.",
+                                 UUID=uuid, DestinationConfig={"OnFailure": {"Destination": "kafka://orders"}})
 
     def test_self_managed_kafka_needs_at_least_one_well_formed_bootstrap_server(self):
         path = "selfManagedEventSource.endpoints"

@@ -30,6 +30,10 @@ constexpr std::size_t kHeaderLimit = 64 * 1024;
 // An oversized body up to this size is read and dropped after the 413.
 constexpr std::uint64_t kDrainLimit = 64ull * 1024 * 1024;
 constexpr std::uint32_t kMaxStreams = 100;
+// What all of a connection's request bodies may hold at once (100 streams of 8 MiB would be
+// 800 MiB). A stream whose DATA would go past it is reset with REFUSED_STREAM, which tells the
+// client that nothing of it was processed and that it may send it again (RFC 9113 8.7).
+constexpr std::size_t kConnectionBodyLimit = 64ull * 1024 * 1024;
 // Windows wider than HTTP/2's 64 KiB default: a 5 MiB PutRecords would otherwise wait for a
 // WINDOW_UPDATE every 32 KiB.
 constexpr std::int32_t kStreamWindow = 1 << 20;
@@ -126,8 +130,17 @@ struct Http2Session::Callbacks {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
       return 0;
     }
+    if (s->refused) return 0;
     if (s->req.body.size() + len > s->limit) return self.refuse_too_large(id, *s), 0;
+    if (self.bodies_held_ + len > kConnectionBodyLimit) {
+      self.release_body(*s);
+      s->refused = true;
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
     s->req.body.append(reinterpret_cast<const char*>(data), len);
+    s->held += len;
+    self.bodies_held_ += len;
     return 0;
   }
 
@@ -138,7 +151,7 @@ struct Http2Session::Callbacks {
     Stream* s = self.stream(id);
     if (!s) return 0;
     if (request_headers(frame)) self.on_headers_done(id, *s);
-    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->too_large) self.on_request_done(id, *s);
+    if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) && !s->too_large && !s->refused) self.on_request_done(id, *s);
     return 0;
   }
 
@@ -148,6 +161,7 @@ struct Http2Session::Callbacks {
     if (it == self.streams_.end()) return 0;
     // A stream still waiting for its handler leaves `active` when the reply comes.
     if (it->second->dispatched && it->second->answered) ++self.done_unwritten_;
+    self.release_body(*it->second);
     self.streams_.erase(it);
     return 0;
   }
@@ -318,9 +332,15 @@ void Http2Session::on_headers_done(std::int32_t id, Stream& s) {
     refuse_too_large(id, s);
 }
 
+void Http2Session::release_body(Stream& s) {
+  bodies_held_ -= s.held;
+  s.held = 0;
+  std::string().swap(s.req.body);
+}
+
 void Http2Session::refuse_too_large(std::int32_t id, Stream& s) {
   s.too_large = true;
-  std::string().swap(s.req.body);
+  release_body(s);
   s.request_id = new_uuid();
   submit(id, s, too_large_response(s.limit));
 }

@@ -62,6 +62,8 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
     std::size_t limit = kKinesisBodyLimit;
     bool too_large = false;   // answered 413; the rest of the body is dropped
     std::uint64_t dropped = 0;
+    std::size_t held = 0;     // body bytes counted in the connection's bodies_held_
+    bool refused = false;     // reset: the connection held too much body; the rest is dropped
     bool dispatched = false;  // handed to the handler
     bool answered = false;    // a response is submitted
     std::string method, path, request_id;  // for the response and the log line
@@ -84,6 +86,7 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   void on_headers_done(std::int32_t id, Stream& s);
   void on_request_done(std::int32_t id, Stream& s);
   void refuse_too_large(std::int32_t id, Stream& s);
+  void release_body(Stream& s);
   void on_reply(std::int32_t id, api::Response r);
   void submit(std::int32_t id, Stream& s, api::Response r);
   Stream* stream(std::int32_t id);
@@ -105,6 +108,9 @@ class Http2Session : public std::enable_shared_from_this<Http2Session> {
   // Answered streams that nghttp2 closed (their last frame is serialized) but whose bytes are
   // not yet written: they leave `active` when the write that carries them completes.
   int done_unwritten_ = 0;
+  // Request body bytes the connection holds: received, or with their handler, until the stream
+  // closes. Bounded by kConnectionBodyLimit across the connection's streams.
+  std::size_t bodies_held_ = 0;
   std::chrono::steady_clock::time_point last_activity_;  // the last read or write
   std::chrono::steady_clock::time_point write_started_;
 };

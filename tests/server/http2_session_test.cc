@@ -211,6 +211,48 @@ TEST_CASE("an h2c body over the limit is answered 413 and never reaches the hand
   CHECK(server.http.wait_idle(std::chrono::seconds(5)));
 }
 
+TEST_CASE("the bodies of one h2c connection are bounded: streams past 64 MiB are refused, the rest handled") {
+  Server server;
+  Client client(server.http.port());
+  // Twelve bodies of 6 MiB, each under the limit of a request, held by a handler that answers
+  // none of them yet: 72 MiB in all.
+  constexpr std::size_t kBody = 6 * 1024 * 1024;
+  std::vector<std::int32_t> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(client.request("POST", "/", {{"content-type", "application/json"}}, std::string(kBody, 'a' + i)));
+  auto settled = [&] {
+    std::size_t refused = 0;
+    for (auto id : ids) refused += client.answers[id].closed ? 1 : 0;
+    return refused + server.count() == ids.size();
+  };
+  REQUIRE(client.pump(settled));
+  std::size_t handled_bytes = 0;
+  for (auto& [req, _] : server.pending) {
+    CHECK(req.body.size() == kBody);  // a handled request has its whole body
+    handled_bytes += req.body.size();
+  }
+  CHECK(handled_bytes <= 64u * 1024 * 1024);
+  CHECK(server.count() >= 1);
+  CHECK(server.count() < ids.size());
+  for (auto id : ids)
+    if (client.answers[id].closed) CHECK(client.answers[id].error == NGHTTP2_REFUSED_STREAM);
+  // Once answered, their bytes are free again: another 6 MiB request is handled.
+  for (auto& [_, reply] : server.pending) reply(esm::api::Response{});
+  const std::size_t before = server.count();
+  REQUIRE(client.pump([&] {
+    for (auto id : ids)
+      if (!client.answers[id].closed) return false;
+    return true;
+  }));
+  const auto again = client.request("POST", "/", {}, std::string(kBody, 'z'));
+  REQUIRE(client.pump([&] { return server.count() == before + 1; }));
+  CHECK(server.pending.back().first.body.size() == kBody);
+  server.pending.back().second(esm::api::Response{});
+  REQUIRE(client.pump([&] { return client.answers[again].closed; }));
+  CHECK(client.answers[again].headers[":status"] == "200");
+  CHECK(server.http.wait_idle(std::chrono::seconds(5)));
+}
+
 TEST_CASE("a stream the client resets while its handler runs leaves the active count when the reply comes") {
   Server server;
   Client client(server.http.port());

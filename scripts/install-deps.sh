@@ -22,6 +22,8 @@ if [ "$want_tests" = 1 ]; then
   pkgs+=(procps podman-compose)
   # The fuzzers (bench/fuzz.sh, run briefly by scripts/test.sh): clang and its libFuzzer runtime.
   pkgs+=(clang libclang-rt-14-dev)
+  # test_browser: headless Chromium calls esmd from a page of another origin.
+  pkgs+=(chromium)
   command -v aws >/dev/null 2>&1 || pkgs+=(awscli)
   python3 -c 'import boto3' >/dev/null 2>&1 || pkgs+=(python3-boto3)
   # The Kafka tests' clients (they run under Debian's /usr/bin/python3, where these import):

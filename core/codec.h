@@ -1,6 +1,7 @@
 #pragma once
 // Byte-level codecs SQS clients check: MD5 digests (boto3 verifies MD5OfMessageBody and
-// MD5OfMessageAttributes) and base64 (binary attributes, Kinesis data).
+// MD5OfMessageAttributes) and base64 (binary attributes, Kinesis data); and the JSON string
+// writer that the hot event writers use instead of a general JSON writer.
 
 #include <optional>
 #include <string>
@@ -17,6 +18,13 @@ std::string sha256_hex(std::string_view data);
 std::string base64_encode(std::string_view bytes);
 // Appends the base64 of bytes to out (for writers that build one large answer).
 void base64_append(std::string& out, std::string_view bytes);
+// Appends s as a JSON string, quotes included, escaped byte for byte as RapidJSON's Writer
+// escapes it: \" \\ \b \f \n \r \t, other bytes below 0x20 as \u00XX, the rest (UTF-8
+// included) as they are. Runs without anything to escape are copied whole.
+void json_append_string(std::string& out, std::string_view s);
+// The same without the quotes, for a string written in pieces.
+void json_append_escaped(std::string& out, std::string_view s);
+
 // nullopt for input that is not canonical padded base64 (whitespace is not accepted).
 std::optional<std::string> base64_decode(std::string_view text);
 

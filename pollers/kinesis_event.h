@@ -21,8 +21,17 @@ struct KinesisSource {
   std::string role_arn;  // invokeIdentityArn: the function's execution role
 };
 
+// What every record of one shard's events has in common, escaped once: a poller keeps one per
+// shard instead of escaping the same ARNs for each record.
+struct KinesisRecordFrame {
+  std::string event_id_prefix;  // "<shardId>:", escaped, without quotes
+  std::string tail;             // the JSON after eventID's value, to the record's closing brace
+};
+KinesisRecordFrame kinesis_record_frame(const KinesisSource& src);
+
 // One record of the event, serialized: data as base64, approximateArrivalTimestamp as epoch
 // seconds with the milliseconds as fraction (a JSON number), eventID "<shardId>:<seq>".
+std::string kinesis_record_json(const kinesis::StreamRecord& r, const KinesisRecordFrame& frame);
 std::string kinesis_record_json(const kinesis::StreamRecord& r, const KinesisSource& src);
 
 // {"Records":[...]} around already serialized records, and its exact size.

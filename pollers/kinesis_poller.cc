@@ -118,7 +118,11 @@ std::optional<std::string> KinesisPartitionSource::render(const EventFilter& fil
   kinesis::StreamRecord rec = stream_record(r);
   const bool passes = kinesis_record_passes(filter, rec, partition_id, stream_arn_, region_);
   std::optional<std::string> json;
-  if (passes) json = kinesis_record_json(rec, event_source(partition_id));
+  if (passes) {
+    auto frame = frames_.find(partition_id);
+    if (frame == frames_.end()) frame = frames_.emplace(partition_id, kinesis_record_frame(event_source(partition_id))).first;
+    json = kinesis_record_json(rec, frame->second);
+  }
   r.id = std::move(rec.sequence_number);
   r.key = std::move(rec.partition_key);
   return json;

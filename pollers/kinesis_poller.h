@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "core/mapping.h"
 #include "pollers/kinesis_event.h"
@@ -49,6 +50,8 @@ class KinesisPartitionSource final : public PartitionSource {
   std::string stream_arn_;
   std::string region_;
   std::string role_arn_;  // invokeIdentityArn, from the function name at creation
+  // Per shard, made at its first record. render() runs on the poller's strand only.
+  mutable std::unordered_map<std::string, KinesisRecordFrame> frames_;
 };
 
 // Makes a PartitionPipeline over KinesisPartitionSource the poller of SourceKind::kKinesis

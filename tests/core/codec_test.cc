@@ -1,4 +1,9 @@
 #include <catch2/catch.hpp>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <random>
+#include <string>
 
 #include "core/codec.h"
 
@@ -41,4 +46,38 @@ TEST_CASE("base64 round-trips every length and refuses non-canonical text") {
   CHECK_FALSE(base64_decode("abc"));
   CHECK_FALSE(base64_decode("ab=c"));
   CHECK_FALSE(base64_decode("a*bc"));
+}
+
+namespace {
+
+std::string rapidjson_string(const std::string& s) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string appended(const std::string& s) {
+  std::string out = "x";
+  json_append_string(out, s);
+  return out.substr(1);
+}
+
+}  // namespace
+
+TEST_CASE("json_append_string writes what RapidJSON's Writer writes, byte for byte") {
+  CHECK(appended("") == "\"\"");
+  CHECK(appended("plain") == "\"plain\"");
+  CHECK(appended("a\"b\\c\n\t\x01\x1f\x7f/") == "\"a\\\"b\\\\c\\n\\t\\u0001\\u001F\x7f/\"");
+  CHECK(appended("caf\xc3\xa9 \xf0\x9f\x98\x80") == "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
+  std::string every;
+  for (int c = 0; c < 256; ++c) every.push_back(static_cast<char>(c));
+  CHECK(appended(every) == rapidjson_string(every));
+  // Random strings over the bytes that matter (ASCII with every control byte and both escapes).
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string s(rng() % 40, ' ');
+    for (auto& ch : s) ch = static_cast<char>(1 + rng() % 127);
+    REQUIRE(appended(s) == rapidjson_string(s));
+  }
 }

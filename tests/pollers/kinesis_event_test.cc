@@ -79,6 +79,13 @@ TEST_CASE("binary record data is base64 and a whole-second arrival keeps three d
   CHECK(json.find("\"approximateArrivalTimestamp\":1732900800.000}") != std::string::npos);
 }
 
+TEST_CASE("a partition key with quotes, control bytes and UTF-8 comes back whole") {
+  auto r = record();
+  r.partition_key = "a\"b\\c\n\x01 caf\xc3\xa9";
+  auto d = parse(kinesis_record_json(r, src()));
+  CHECK(std::string(d["kinesis"]["partitionKey"].GetString()) == r.partition_key);
+}
+
 TEST_CASE("the event wraps the records of a range and its size is known in advance") {
   std::vector<std::string> recs{kinesis_record_json(record(), src()), kinesis_record_json(record("x"), src()),
                                 kinesis_record_json(record("yy"), src())};

@@ -1,6 +1,7 @@
 #include "server/http_request.h"
 
 #include <cctype>
+#include <iterator>
 
 #include "core/uuid.h"
 
@@ -22,6 +23,7 @@ api::Request to_api_request(std::string method, std::string target,
 
 api::Request to_api_request(boost::beast::http::request<boost::beast::http::string_body>&& msg) {
   std::vector<std::pair<std::string, std::string>> headers;
+  headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
   for (const auto& f : msg) headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   return to_api_request(std::string(msg.method_string()), std::string(msg.target()), std::move(headers),
                         std::move(msg.body()));

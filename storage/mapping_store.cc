@@ -18,7 +18,10 @@ constexpr const char* kColumns =
     "bisect, tumbling, starting_position, starting_ts, filters, report_failures, max_concurrency, dest_present, "
     "dest_on_success, dest_on_failure, topics, bootstrap, extras";
 
+// Most mappings have no filters, topics or bootstrap servers: "[]" without a rapidjson writer
+// or document (their allocations were a good part of reading or writing a mapping row).
 std::string encode_list(const std::vector<std::string>& v) {
+  if (v.empty()) return "[]";
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartArray();
@@ -29,6 +32,7 @@ std::string encode_list(const std::vector<std::string>& v) {
 
 std::vector<std::string> decode_list(const std::string& s) {
   std::vector<std::string> out;
+  if (s == "[]") return out;
   rapidjson::Document d;
   d.Parse(s.data(), s.size());
   if (d.HasParseError() || !d.IsArray()) return out;

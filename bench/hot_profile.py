@@ -144,6 +144,7 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=2000)
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--strace", action="store_true", help="count syscalls per request instead (no valgrind)")
+    ap.add_argument("--esmd-arg", action="append", default=[], help="one more esmd argument (repeat), e.g. --threads=1")
     ap.add_argument("--keep", action="store_true", help="keep the callgrind files (for callgrind_annotate)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="esmd-hot-")
@@ -151,7 +152,7 @@ def main() -> int:
         port = free_port()
         out = os.path.join(work, "callgrind.out")
         esmd = [os.path.abspath(args.esmd), "--host", "127.0.0.1", "--port", str(port), "--data-dir", work,
-                "--durability", args.durability, "--transition-delay-ms", "0", "--function", "noop=builtin:ok", "--kafka-port", "off"]
+                "--durability", args.durability, "--transition-delay-ms", "0", "--function", "noop=builtin:ok", "--kafka-port", "off", *args.esmd_arg]
         if args.strace:
             p = start(esmd, port, os.path.join(work, "log"))
             tracer: list[subprocess.Popen] = []

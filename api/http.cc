@@ -33,8 +33,7 @@ int hex_value(char c) {
 std::string percent_decode(std::string_view s, bool plus_is_space) {
   // Most paths and query values have nothing to decode: copied in one piece, or in runs up to
   // each '%' (or '+') rather than a character at a time.
-  const std::string_view special = plus_is_space ? std::string_view("%+") : std::string_view("%");
-  std::size_t i = s.find_first_of(special);
+  std::size_t i = plus_is_space ? s.find_first_of("%+") : s.find('%');
   if (i == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());

@@ -1,6 +1,5 @@
 #include "server/http_request.h"
 
-#include <cctype>
 #include <iterator>
 
 #include "core/uuid.h"
@@ -14,7 +13,8 @@ api::Request to_api_request(std::string method, std::string target,
   req.target = std::move(target);
   req.headers = std::move(headers);
   for (auto& field : req.headers)
-    for (auto& ch : field.first) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : field.first)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');  // ASCII, as header names are
   req.body = std::move(body);
   req.request_id = new_uuid();
   api::split_target(req);

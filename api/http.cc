@@ -31,9 +31,14 @@ int hex_value(char c) {
 }  // namespace
 
 std::string percent_decode(std::string_view s, bool plus_is_space) {
+  // Most paths and query values have nothing to decode: copied in one piece, or in runs up to
+  // each '%' (or '+') rather than a character at a time.
+  std::size_t i = plus_is_space ? s.find_first_of("%+") : s.find('%');
+  if (i == std::string_view::npos) return std::string(s);
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  out.append(s.substr(0, i));
+  for (; i < s.size(); ++i) {
     const char c = s[i];
     if (c == '%' && i + 2 < s.size()) {
       const int hi = hex_value(s[i + 1]);

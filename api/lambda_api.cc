@@ -566,18 +566,19 @@ void LambdaApi::update(const std::string& uuid, Request& req, Reply reply) {
     m.settle_to = t->settle_to;
     m.settle_at_ms = now + options_.transition_delay_ms;
     m.last_modified_ms = now;
-    const Mapping shown = m;  // the 202 shows the transitional state
+    Response shown = json_response(202, encode_mapping(m));  // the 202 shows the transitional state
+    const MappingState shown_state = m.state;
     const bool instant = options_.transition_delay_ms == 0;
     if (instant) settle_now(m);
     if (Status s = storage::update_mapping(c, m); !s.is_ok()) return mapping_error(s);
-    spdlog::info("mapping {} updated: {}{}{}", m.uuid, to_string(shown.state), instant ? " -> " : "",
+    spdlog::info("mapping {} updated: {}{}{}", m.uuid, to_string(shown_state), instant ? " -> " : "",
                  instant ? to_string(m.state) : "");
     notify(m, false);
     if (!instant) {
       settle_dirty_ = true;
       db_.poke();
     }
-    return json_response(202, encode_mapping(shown));
+    return shown;
   });
 }
 

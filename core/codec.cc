@@ -1,5 +1,6 @@
 #include "core/codec.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -7,29 +8,40 @@
 namespace esm {
 namespace {
 
-// MD5 per RFC 1321; small and dependency-free.
+// MD5 per RFC 1321; small and dependency-free. Every SendMessage and PutRecord takes at least
+// one, so whole blocks are hashed straight from the input and the rounds run as four loops
+// without a branch each (the byte-at-a-time version cost ~2.5k instructions a block).
 class Md5 {
  public:
   void update(const unsigned char* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      buf_[buf_len_++] = p[i];
-      if (buf_len_ == 64) {
-        block(buf_.data());
-        buf_len_ = 0;
-      }
-    }
     bits_ += static_cast<std::uint64_t>(n) * 8;
+    if (buf_len_ > 0) {
+      const std::size_t take = std::min(n, 64 - buf_len_);
+      std::memcpy(buf_.data() + buf_len_, p, take);
+      buf_len_ += take;
+      p += take;
+      n -= take;
+      if (buf_len_ < 64) return;
+      block(buf_.data());
+      buf_len_ = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64) block(p);
+    std::memcpy(buf_.data(), p, n);
+    buf_len_ = n;
   }
 
   std::array<unsigned char, 16> finish() {
     const std::uint64_t bits = bits_;
-    const unsigned char pad = 0x80;
-    update(&pad, 1);
-    const unsigned char zero = 0;
-    while (buf_len_ != 56) update(&zero, 1);
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(bits >> (8 * i));
-    update(len, 8);
+    // 0x80, zeros up to 56 bytes into a block, then the length in bits, little-endian.
+    buf_[buf_len_++] = 0x80;
+    if (buf_len_ > 56) {
+      std::memset(buf_.data() + buf_len_, 0, 64 - buf_len_);
+      block(buf_.data());
+      buf_len_ = 0;
+    }
+    std::memset(buf_.data() + buf_len_, 0, 56 - buf_len_);
+    for (int i = 0; i < 8; ++i) buf_[static_cast<std::size_t>(56 + i)] = static_cast<unsigned char>(bits >> (8 * i));
+    block(buf_.data());
     std::array<unsigned char, 16> out{};
     for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j) out[static_cast<std::size_t>(i * 4 + j)] = static_cast<unsigned char>(h_[i] >> (8 * j));
@@ -58,28 +70,17 @@ class Md5 {
       w[i] = static_cast<std::uint32_t>(p[i * 4]) | (static_cast<std::uint32_t>(p[i * 4 + 1]) << 8) |
              (static_cast<std::uint32_t>(p[i * 4 + 2]) << 16) | (static_cast<std::uint32_t>(p[i * 4 + 3]) << 24);
     std::uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3];
-    for (int i = 0; i < 64; ++i) {
-      std::uint32_t f;
-      int g;
-      if (i < 16) {
-        f = (b & c) | (~b & d);
-        g = i;
-      } else if (i < 32) {
-        f = (d & b) | (~d & c);
-        g = (5 * i + 1) % 16;
-      } else if (i < 48) {
-        f = b ^ c ^ d;
-        g = (3 * i + 5) % 16;
-      } else {
-        f = c ^ (b | ~d);
-        g = (7 * i) % 16;
-      }
+    auto step = [&](std::uint32_t f, int i, int g) {
       const std::uint32_t tmp = d;
       d = c;
       c = b;
       b = b + rotl(a + f + k[i] + w[g], r[i]);
       a = tmp;
-    }
+    };
+    for (int i = 0; i < 16; ++i) step((b & c) | (~b & d), i, i);
+    for (int i = 16; i < 32; ++i) step((d & b) | (~d & c), i, (5 * i + 1) & 15);
+    for (int i = 32; i < 48; ++i) step(b ^ c ^ d, i, (3 * i + 5) & 15);
+    for (int i = 48; i < 64; ++i) step(c ^ (b | ~d), i, (7 * i) & 15);
     h_[0] += a;
     h_[1] += b;
     h_[2] += c;

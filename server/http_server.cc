@@ -42,8 +42,8 @@ constexpr std::string_view kPrefaceStart = kHttp2Preface.substr(0, 18);
 // for 1xx, 204 and 304; "Connection: close" when HTTP/1.1 is not kept alive and
 // "Connection: keep-alive" when HTTP/1.0 is. A HEAD answer carries the GET answer's
 // Content-Length and no body.
-std::string serialize(const api::Response& r, const std::string& request_id, unsigned version, bool keep_alive,
-                      bool head) {
+void serialize(std::string& out, const api::Response& r, const std::string& request_id, unsigned version,
+               bool keep_alive, bool head) {
   // Later fields replace earlier ones of the same name, as http::fields::set does.
   std::vector<std::pair<std::string_view, std::string_view>> fields;
   fields.reserve(4 + r.headers.size());
@@ -62,7 +62,7 @@ std::string serialize(const api::Response& r, const std::string& request_id, uns
 
   const unsigned status = static_cast<unsigned>(r.status);
   const bool bodiless_status = (status >= 100 && status < 200) || status == 204 || status == 304;
-  std::string out;
+  out.clear();
   out.reserve(160 + r.body.size() + 64 * fields.size());
   out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   out.append(std::to_string(status)).push_back(' ');
@@ -74,7 +74,6 @@ std::string serialize(const api::Response& r, const std::string& request_id, uns
   if (version < 11 && keep_alive) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
   if (!bodiless_status && !head) out.append(r.body);
-  return out;
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -161,7 +160,7 @@ class Session : public std::enable_shared_from_this<Session> {
       api::Response r = api::lambda_error({Code::kInvalidParameter, "Malformed HTTP request: " + ec.message()});
       r.status = 400;
       keep_alive_ = false;
-      return send(std::move(r), new_uuid(), "", "");
+      return send_unlogged(std::move(r));
     }
     http::request<http::string_body> msg = parser_->release();
     keep_alive_ = msg.keep_alive();
@@ -169,12 +168,17 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = msg.method() == http::verb::head;
     api::Request req = to_api_request(std::move(msg));
     started_ = std::chrono::steady_clock::now();
-    std::string id = req.request_id, method = req.method, path = req.path;
+    // One request at a time on an HTTP/1 connection: the next is read after this answer is
+    // written, so the session keeps the request's id (and method and path, for the log).
+    // Assigning reuses the strings' buffers and the reply captures only the session, small
+    // enough for std::function to hold without allocating.
+    request_id_ = req.request_id;
+    method_ = req.method;
+    path_ = req.path;
     stream_.expires_never();
     auto self = shared_from_this();
-    auto reply = [self, id, method, path](api::Response resp) {
-      net::post(self->stream_.get_executor(),
-                [self, resp = std::move(resp), id, method, path]() mutable { self->send(std::move(resp), id, method, path); });
+    auto reply = [self = std::move(self)](api::Response resp) {
+      net::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable { self->send(std::move(resp)); });
     };
     dispatched_ = true;
     ++*active_;
@@ -182,7 +186,7 @@ class Session : public std::enable_shared_from_this<Session> {
       handler_(std::move(req), std::move(reply));
     } catch (const std::exception& e) {
       spdlog::error("handler threw: {}", e.what());
-      send(api::lambda_error(internal_error(e.what())), id, method, path);
+      send(api::lambda_error(internal_error(e.what())));
     }
   }
 
@@ -199,7 +203,15 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void send_too_large(std::size_t limit) { send(too_large_response(limit), new_uuid(), "", ""); }
+  void send_too_large(std::size_t limit) { send_unlogged(too_large_response(limit)); }
+
+  // An answer that esmd gives before any handler saw the request: a new id, no log line.
+  void send_unlogged(api::Response r) {
+    request_id_ = new_uuid();
+    method_.clear();
+    path_.clear();
+    send(std::move(r));
+  }
 
   static std::size_t limit_for(const http::fields& header) {
     const auto target = header.find("X-Amz-Target");
@@ -207,19 +219,20 @@ class Session : public std::enable_shared_from_this<Session> {
     return body_limit_for(std::string_view(target->value().data(), target->value().size()));
   }
 
-  void send(api::Response r, const std::string& request_id, const std::string& method, const std::string& path) {
-    if (spdlog::should_log(spdlog::level::debug) && !method.empty()) {
+  void send(api::Response r) {
+    if (spdlog::should_log(spdlog::level::debug) && !method_.empty()) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
-      spdlog::debug("{} {} -> {} ({} us)", method, path, r.status, us.count());
+      spdlog::debug("{} {} -> {} ({} us)", method_, path_, r.status, us.count());
     }
-    auto out = std::make_shared<std::string>(serialize(r, request_id, version_, keep_alive_, head_));
-    res_ = out;
+    // The session outlives the write (the handler holds it), and so does out_, whose buffer the
+    // next answer reuses.
+    serialize(out_, r, request_id_, version_, keep_alive_, head_);
     stream_.expires_after(kWriteTimeout);
-    net::async_write(stream_, net::buffer(*out), beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    net::async_write(stream_, net::buffer(out_), beast::bind_front_handler(&Session::on_write, shared_from_this()));
   }
 
   void on_write(beast::error_code ec, std::size_t) {
-    res_.reset();
+    if (out_.capacity() > kKeptAnswer) std::string().swap(out_);  // a large answer's buffer is not kept
     if (dispatched_) {
       dispatched_ = false;
       --*active_;
@@ -242,7 +255,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<void> res_;
+  std::string out_;  // the answer being written
+  static constexpr std::size_t kKeptAnswer = 4 * 1024;
   std::uint64_t drain_remaining_ = 0;
   // Only a session that drains an oversized body has one: a 64 KiB array in every session
   // cost 64 MiB of RSS with 1,000 keep-alive connections open (bench/connections.py).
@@ -251,6 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   std::chrono::steady_clock::time_point started_;
+  std::string request_id_, method_, path_;  // of the request being answered
 };
 
 }  // namespace

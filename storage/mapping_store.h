@@ -30,7 +30,8 @@ using Tags = std::map<std::string, std::string>;
 
 // Assigns m.seq.
 Status insert_mapping(Connection& c, Mapping& m);
-// Rewrites every field of the mapping with m.uuid; NotFound (and nothing written) if it is gone.
+// Rewrites every field of the mapping with m.uuid but the ones fixed at creation (seq, region,
+// account, kind, event source, fifo); NotFound (and nothing written) if it is gone.
 Status update_mapping(Connection& c, const Mapping& m);
 Result<Mapping> get_mapping(Connection& c, const std::string& uuid);
 Result<std::vector<Mapping>> list_mappings(Connection& c, const MappingQuery& q);

@@ -230,27 +230,33 @@ CREATE TABLE kafka_offsets(
 Statement::~Statement() { sqlite3_finalize(stmt_); }
 
 Statement& Statement::bind(int i, std::int64_t v) {
+  clean_ = false;
   sqlite3_bind_int64(stmt_, i, v);
   return *this;
 }
 Statement& Statement::bind(int i, double v) {
+  clean_ = false;
   sqlite3_bind_double(stmt_, i, v);
   return *this;
 }
 Statement& Statement::bind(int i, std::string_view v) {
+  clean_ = false;
   sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
 Statement& Statement::bind_blob(int i, std::string_view bytes) {
+  clean_ = false;
   sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
   return *this;
 }
 Statement& Statement::bind_null(int i) {
+  clean_ = false;
   sqlite3_bind_null(stmt_, i);
   return *this;
 }
 
 bool Statement::step() {
+  clean_ = false;
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) status_ = sqlite_error(db_, "step");
@@ -266,6 +272,8 @@ Status Statement::run() {
 }
 
 void Statement::reset() {
+  if (clean_) return;
+  clean_ = true;
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   status_ = Status::ok();

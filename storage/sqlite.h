@@ -48,6 +48,8 @@ class Statement {
   bool step();
   // Runs to completion; the Status of the last step.
   Status run();
+  // Resets the statement and clears its bindings; free when nothing was bound or stepped since
+  // the last reset (Connection::prepare resets and most callers reset after running too).
   void reset();
   const Status& status() const { return status_; }
 
@@ -68,6 +70,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   Status status_;
+  bool clean_ = true;  // not bound or stepped since it was prepared or last reset
 };
 
 class Connection {

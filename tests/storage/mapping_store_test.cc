@@ -204,12 +204,18 @@ TEST_CASE("destinations round-trip whether empty, on-failure only or on-success 
   }
 }
 
-TEST_CASE("update replaces every field of the stored mapping") {
+TEST_CASE("update replaces every field of the stored mapping but its identity") {
   auto c = fresh_db();
   Mapping m = sqs_mapping("6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "q");
   REQUIRE(insert_mapping(*c, m).is_ok());
   Mapping changed = full_mapping();
+  // Fixed at creation: an update does not write them.
   changed.seq = m.seq;
+  changed.region = m.region;
+  changed.account = m.account;
+  changed.kind = m.kind;
+  changed.event_source_arn = m.event_source_arn;
+  changed.fifo = m.fifo;
   REQUIRE(update_mapping(*c, changed).is_ok());
   auto back = get_mapping(*c, changed.uuid);
   REQUIRE(back);
@@ -233,13 +239,28 @@ TEST_CASE("updating a mapping that was deleted is NotFound and does not bring it
   CHECK(*count_mappings(*c) == 0);
 }
 
-TEST_CASE("an update cannot take another mapping's sequence number") {
+TEST_CASE("an update leaves the sequence number, region, account, kind, source and fifo as created") {
   auto c = fresh_db();
   Mapping a = sqs_mapping("a", "q1"), b = sqs_mapping("b", "q2");
   REQUIRE(insert_mapping(*c, a).is_ok());
   REQUIRE(insert_mapping(*c, b).is_ok());
-  b.seq = a.seq;
-  CHECK(update_mapping(*c, b).code() == Code::kInternal);
+  Mapping changed = b;
+  changed.seq = a.seq;
+  changed.region = "eu-west-1";
+  changed.account = "123456789012";
+  changed.kind = SourceKind::kKinesis;
+  changed.event_source_arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/s";
+  changed.fifo = !b.fifo;
+  changed.batch_size = b.batch_size + 1;
+  REQUIRE(update_mapping(*c, changed).is_ok());
+  auto back = get_mapping(*c, "b");
+  REQUIRE(back);
+  CHECK(back->batch_size == b.batch_size + 1);
+  check_same(*back, [&] {
+    Mapping want = b;
+    want.batch_size = b.batch_size + 1;
+    return want;
+  }());
   CHECK(*count_mappings(*c) == 2);
   CHECK(get_mapping(*c, "a")->seq == 1);
 }

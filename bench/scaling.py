@@ -401,6 +401,14 @@ def rest_cpu(pid: int, seconds: float) -> float:
     return (cpu_ticks(pid) - t0) / HZ / seconds
 
 
+def clear_invocations(s: "Step") -> int:
+    """Empties esmd's invocation log (it keeps the newest 10,000 events, records included) and
+    returns the RSS a moment later: what the log held, as far as the allocator gives it back."""
+    expect(*s.client.call("DELETE", "/_esmd/invocations", None, {}), "DELETE /_esmd/invocations")
+    time.sleep(0.5)
+    return s.rss()
+
+
 def du_mib(path: str) -> float:
     total = 0
     for d, _, files in os.walk(path):
@@ -513,7 +521,9 @@ def queues_step(n: int, args, work: str, log: Log) -> dict:
         log(f"queues {n:,}: SendMessage {describe(r['send'])}")
         time.sleep(1)
         r["rss_after"] = s.rss()
-        log(f"queues {n:,}: RSS at the end {fmt_kib(r['rss_after'])}")
+        r["rss_cleared"] = clear_invocations(s)
+        log(f"queues {n:,}: RSS at the end {fmt_kib(r['rss_after'])}, after clearing the invocation log "
+            f"{fmt_kib(r['rss_cleared'])}")
     return r
 
 
@@ -613,6 +623,7 @@ def shards_step(n: int, args, work: str, log: Log) -> dict:
         log(f"shards {n}: delivery: {last - base:,} of {expected:,} invocations in {secs:.2f} s"
             + (f": {put / secs:,.0f} records/s" if done else ": INCOMPLETE"))
         r["rss_delivered"] = s.rss()
+        r["rss_cleared"] = clear_invocations(s)
         expect(*s.client.call("DELETE", f"{MAPPINGS}/{m['UUID']}", None, auth("lambda")), "DeleteEventSourceMapping")
         time.sleep(0.5)
 
@@ -620,7 +631,8 @@ def shards_step(n: int, args, work: str, log: Log) -> dict:
                         server_pid=s.pid, connections=args.connections, procs=args.procs, duration=args.duration)
         log(f"shards {n}: PutRecord {describe(r['put'])}")
         r["rss_after"] = s.rss()
-        log(f"shards {n}: RSS after the delivery {fmt_kib(r['rss_delivered'])}, at the end {fmt_kib(r['rss_after'])}")
+        log(f"shards {n}: RSS after the delivery {fmt_kib(r['rss_delivered'])}, after clearing the invocation log "
+            f"{fmt_kib(r['rss_cleared'])}, at the end {fmt_kib(r['rss_after'])}")
     return r
 
 
@@ -661,7 +673,7 @@ def render(args, machine: dict, results: dict, secs: float, esmd_version: str) -
     if "queues" in results:
         out += ["", "## Queues and mappings (one SQS queue and one mapping to `builtin:ok` each)", "",
                 "| queues + mappings | setup: queues / mappings | RSS idle | CPU at rest | GetEventSourceMapping req/s "
-                "| burst delivered: records/s (records, invocations) | SendMessage req/s | RSS at the end |",
+                "| burst delivered: records/s (records, invocations) | SendMessage req/s | RSS at the end / log cleared |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["queues"]:
             b = r["burst"]
@@ -669,11 +681,13 @@ def render(args, machine: dict, results: dict, secs: float, esmd_version: str) -
             if not b["complete"]:
                 burst += f" **incomplete: {b['delivered']:,} of {b['sent']:,}**"
             out.append(f"| {r['n']:,} | {r['queue_secs']:.2f} s / {r['mapping_secs']:.2f} s | {mib(r['rss'])} | "
-                       f"{r['cpu']:.1%} | {rate(r['get'])} | {burst} | {rate(r['send'])} | {mib(r['rss_after'])} |")
+                       f"{r['cpu']:.1%} | {rate(r['get'])} | {burst} | {rate(r['send'])} | {mib(r['rss_after'])} / "
+                       f"{mib(r['rss_cleared'])} |")
         out += ["", f"Burst: max({args.burst:,}, N) messages of 64 B spread evenly over the N queues (SendMessageBatch "
                 f"from {args.connections} connections), timed from the first send until the invocation log holds "
                 "them all (BatchSize 10, no batching window). SendMessage: 64-byte bodies to random queues, "
-                "while the mappings deliver them."]
+                "while the mappings deliver them. *log cleared*: RSS after `DELETE /_esmd/invocations` (the log keeps the "
+                "newest 10,000 invocations with their events)."]
     if "messages" in results:
         out += ["", f"## Messages queued (one queue, {args.message_bytes}-byte bodies, no mapping)", "",
                 "| messages queued | fill: messages/s (SendMessageBatch) | RSS idle | CPU at rest | data dir | "
@@ -692,14 +706,14 @@ def render(args, machine: dict, results: dict, secs: float, esmd_version: str) -
     if "shards" in results:
         out += ["", "## Shards (one Kinesis stream)", "",
                 "| shards | CreateStream → ACTIVE | RSS idle | CPU at rest | delivered: records/s (invocations) | "
-                "RSS after the delivery | PutRecord req/s | RSS at the end |",
+                "RSS after the delivery / log cleared | PutRecord req/s | RSS at the end |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["shards"]:
             d = r["delivery"]
             dl = (f"{d['rate']:,.0f} ({d['invocations']:,})" if d["complete"]
                   else f"**incomplete: {d['invocations']:,} of {d['expected']:,} invocations**")
             out.append(f"| {r['n']} | {r['setup'] * 1000:,.0f} ms | {mib(r['rss'])} | {r['cpu']:.1%} | {dl} | "
-                       f"{mib(r['rss_delivered'])} | {rate(r['put'])} | {mib(r['rss_after'])} |")
+                       f"{mib(r['rss_delivered'])} / {mib(r['rss_cleared'])} | {rate(r['put'])} | {mib(r['rss_after'])} |")
         out += ["", f"Delivery: {args.records:,} records of {args.record_bytes} B put first (PutRecords of 500, random "
                 f"partition keys), then one mapping (TRIM_HORIZON, BatchSize {args.batch_size}) to `builtin:ok`; "
                 "timed from its Create until the invocation log holds ceil(records of the shard / BatchSize) "

@@ -605,6 +605,8 @@ def shards_step(n: int, args, work: str, log: Log) -> dict:
             raise RuntimeError(f"PutRecords: {put} of {args.records} records, statuses {f['statuses']}")
         log(f"shards {n}: {put:,} records put over {len(per_shard)} shards in {f['elapsed']:.1f} s "
             f"({put / f['elapsed']:,.0f} records/s with PutRecords of 500)")
+        r["rss_put"] = s.rss()
+        log(f"shards {n}: RSS with the records in the stream {fmt_kib(r['rss_put'])}")
         expected = sum(-(-v // args.batch_size) for v in per_shard.values())
         base = get_json(s.client, "/_esmd/invocations?limit=1")["LastSeq"]
         t0 = time.perf_counter()
@@ -706,14 +708,15 @@ def render(args, machine: dict, results: dict, secs: float, esmd_version: str) -
     if "shards" in results:
         out += ["", "## Shards (one Kinesis stream)", "",
                 "| shards | CreateStream → ACTIVE | RSS idle | CPU at rest | delivered: records/s (invocations) | "
-                "RSS after the delivery / log cleared | PutRecord req/s | RSS at the end |",
+                "RSS with the records / after their delivery / log cleared | PutRecord req/s | RSS at the end |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in results["shards"]:
             d = r["delivery"]
             dl = (f"{d['rate']:,.0f} ({d['invocations']:,})" if d["complete"]
                   else f"**incomplete: {d['invocations']:,} of {d['expected']:,} invocations**")
             out.append(f"| {r['n']} | {r['setup'] * 1000:,.0f} ms | {mib(r['rss'])} | {r['cpu']:.1%} | {dl} | "
-                       f"{mib(r['rss_delivered'])} / {mib(r['rss_cleared'])} | {rate(r['put'])} | {mib(r['rss_after'])} |")
+                       f"{mib(r['rss_put'])} / {mib(r['rss_delivered'])} / {mib(r['rss_cleared'])} | {rate(r['put'])} | "
+                       f"{mib(r['rss_after'])} |")
         out += ["", f"Delivery: {args.records:,} records of {args.record_bytes} B put first (PutRecords of 500, random "
                 f"partition keys), then one mapping (TRIM_HORIZON, BatchSize {args.batch_size}) to `builtin:ok`; "
                 "timed from its Create until the invocation log holds ceil(records of the shard / BatchSize) "

@@ -48,8 +48,7 @@ struct MessageRow {
   std::string dlq_source_arn;
 };
 
-// What memory keeps of a message, with the few columns a FIFO queue's deduplication needs
-// (no body, no attributes).
+// A message row's small columns, those the engine loads at start-up (no body, no attributes).
 struct MessageIndexRow {
   std::int64_t rowid = 0;
   std::int64_t queue_id = 0;

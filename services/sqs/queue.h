@@ -147,6 +147,11 @@ struct Queue {
   // ones of a standard queue are a min-heap of rowids; those of a FIFO queue are found through
   // ready_groups: the groups with nothing in flight whose oldest message is ready, by the rowid
   // of that message. Both heaps are lazy: an entry whose slot no longer matches is skipped.
+  //
+  //   waiting (delayed or in flight) -> ready   [promote, once visible_at_ms has come]
+  //   ready -> in flight (waiting)              [mark_received]
+  //   in flight -> in flight until a new time   [set_visible_at]
+  //   any -> gone                               [remove]
   std::deque<Slot> slots;
   std::size_t live = 0;
   std::vector<std::int64_t> ready;                                 // min-heap of rowids

@@ -56,6 +56,63 @@ Result<std::vector<MessageRow>> load_message_rows(Connection& c) {
   return out;
 }
 
+Status for_each_message_index(Connection& c, const std::function<Status(MessageIndexRow&)>& fn) {
+  Statement& st = c.prepare(
+      "SELECT rowid, queue_id, message_id, sent_ms, visible_at_ms, receive_count, group_id, dedup_id, "
+      "sequence_number, dlq_source_arn != '' FROM sqs_messages ORDER BY rowid");
+  MessageIndexRow m;
+  while (st.step()) {
+    m.rowid = st.int64(0);
+    m.queue_id = st.int64(1);
+    m.message_id = st.text(2);
+    m.sent_ms = st.int64(3);
+    m.visible_at_ms = st.int64(4);
+    m.receive_count = st.int32(5);
+    m.group_id = st.text(6);
+    m.dedup_id = st.text(7);
+    m.sequence_number = st.text(8);
+    m.moved_in = st.int64(9) != 0;
+    if (Status s = fn(m); !s.is_ok()) {
+      st.reset();
+      return s;
+    }
+  }
+  Status s = st.status();
+  st.reset();
+  return s;
+}
+
+Result<std::optional<MessageRow>> load_message_row(Connection& c, std::int64_t rowid) {
+  Statement& st = c.prepare(
+      "SELECT rowid, queue_id, message_id, body, attributes, sent_ms, visible_at_ms, first_receive_ms, receive_count, "
+      "group_id, dedup_id, sequence_number, sender_id, trace_header, dlq_source_arn FROM sqs_messages WHERE rowid = ?");
+  st.bind(1, rowid);
+  if (!st.step()) {
+    Status s = st.status();
+    st.reset();
+    if (!s.is_ok()) return s;
+    return std::optional<MessageRow>{};
+  }
+  MessageRow m;
+  m.rowid = st.int64(0);
+  m.queue_id = st.int64(1);
+  m.message_id = st.text(2);
+  m.body = st.text(3);
+  m.attributes = st.text(4);
+  m.sent_ms = st.int64(5);
+  m.visible_at_ms = st.int64(6);
+  m.first_receive_ms = st.int64(7);
+  m.receive_count = st.int32(8);
+  m.group_id = st.text(9);
+  m.dedup_id = st.text(10);
+  m.sequence_number = st.text(11);
+  m.sender_id = st.text(12);
+  m.trace_header = st.text(13);
+  m.dlq_source_arn = st.text(14);
+  st.reset();
+  return std::optional<MessageRow>{std::move(m)};
+}
+
 Status put_queue_row(Connection& c, const QueueRow& q) {
   Statement& st = c.prepare(
       "REPLACE INTO sqs_queues(id, region, account, name, attributes, tags, created_ms, modified_ms, next_sequence) "

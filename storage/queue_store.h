@@ -7,6 +7,8 @@
 // error, never an empty answer).
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,9 +48,27 @@ struct MessageRow {
   std::string dlq_source_arn;
 };
 
+// A message row's small columns, those the engine loads at start-up (no body, no attributes).
+struct MessageIndexRow {
+  std::int64_t rowid = 0;
+  std::int64_t queue_id = 0;
+  std::string message_id;
+  std::int64_t sent_ms = 0;
+  std::int64_t visible_at_ms = 0;
+  int receive_count = 0;
+  std::string group_id;
+  std::string dedup_id;
+  std::string sequence_number;
+  bool moved_in = false;  // dlq_source_arn is set
+};
+
 Result<std::vector<QueueRow>> load_queue_rows(Connection& c);
 // Every message of every queue, in insertion (rowid) order.
 Result<std::vector<MessageRow>> load_message_rows(Connection& c);
+// The index columns of every message, in rowid order, one call each (not kept in a vector).
+Status for_each_message_index(Connection& c, const std::function<Status(MessageIndexRow&)>& fn);
+// One message's row; nullopt when there is none.
+Result<std::optional<MessageRow>> load_message_row(Connection& c, std::int64_t rowid);
 
 // Inserts or replaces the row with this id.
 Status put_queue_row(Connection& c, const QueueRow& q);

@@ -23,8 +23,46 @@ std::string random_nonce() {
   return buf;
 }
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+Slot slot_of(const Message& m) {
+  Slot s;
+  s.rowid = m.rowid;
+  s.sent_ms = m.sent_ms;
+  s.visible_at_ms = m.visible_at_ms;
+  s.receive_count = m.receive_count;
+  s.id_hash = message_id_hash(m.message_id);
+  return s;
+}
+
+Expected<Message, Status> message_of(storage::MessageRow row) {
+  auto attributes = decode_attributes(row.attributes);
+  if (!attributes)
+    return internal_error("message row " + std::to_string(row.rowid) + " has an unreadable attributes column");
+  Message m;
+  m.rowid = row.rowid;
+  m.message_id = std::move(row.message_id);
+  m.body = std::move(row.body);
+  m.attributes = std::move(*attributes);
+  m.md5_body = md5_hex(m.body);
+  m.md5_attributes = md5_of_attributes(m.attributes);
+  m.sent_ms = row.sent_ms;
+  m.visible_at_ms = row.visible_at_ms;
+  m.first_receive_ms = row.first_receive_ms;
+  m.receive_count = row.receive_count;
+  m.group_id = std::move(row.group_id);
+  m.dedup_id = std::move(row.dedup_id);
+  m.sequence_number = std::move(row.sequence_number);
+  m.sender_id = std::move(row.sender_id);
+  m.trace_header = std::move(row.trace_header);
+  m.dlq_source_arn = std::move(row.dlq_source_arn);
+  return m;
+}
+
+// The whole message behind a slot, from its row.
+Expected<Message, Status> read_message(Connection& c, std::int64_t rowid) {
+  auto row = storage::load_message_row(c, rowid);
+  if (!row) return row.status();
+  if (!*row) return internal_error("message row " + std::to_string(rowid) + " is missing");
+  return message_of(std::move(**row));
 }
 
 }  // namespace
@@ -45,17 +83,10 @@ Status QueueEngine::insert_message(Connection& c, Queue& q, Message& m) {
   return Status::ok();
 }
 
-Status QueueEngine::remove_message(Connection& c, Queue& q, std::map<std::int64_t, Message>::iterator it) {
-  if (Status s = storage::delete_message_row(c, it->first); !s.is_ok()) return s;
-  release_group(q, it->second);
-  q.messages.erase(it);
+Status QueueEngine::remove_message(Connection& c, Queue& q, std::int64_t rowid) {
+  if (Status s = storage::delete_message_row(c, rowid); !s.is_ok()) return s;
+  q.remove(rowid);
   return Status::ok();
-}
-
-void QueueEngine::release_group(Queue& q, Message& m) {
-  if (!q.fifo || !m.in_flight) return;
-  auto it = q.groups_in_flight.find(m.group_id);
-  if (it != q.groups_in_flight.end() && --it->second <= 0) q.groups_in_flight.erase(it);
 }
 
 Expected<SendResult, Error> QueueEngine::send(Connection& c, Queue& q, SendInput in, std::int64_t now_ms) {
@@ -96,19 +127,19 @@ Expected<SendResult, Error> QueueEngine::send(Connection& c, Queue& q, SendInput
     q.dedup[key] = {now_ms + kDedupWindowMs, m.message_id, m.sequence_number};
   }
   SendResult r{m.message_id, m.md5_body, m.md5_attributes, m.sequence_number, md5_system};
-  q.messages.emplace(m.rowid, std::move(m));
+  q.add(slot_of(m), m.group_id, now_ms);
   if (Status s = serve_waiters(c, q, now_ms); !s.is_ok()) return Error::internal(s);
   // A first message starts the retention clock; a delayed one must wake a waiting long poll.
-  if (q.messages.size() == 1 || !q.waiters.empty()) touch(q);
+  if (q.size() == 1 || !q.waiters.empty()) touch(q);
   return r;
 }
 
 std::string QueueEngine::receipt_for(const Queue& q, const Message& m) const {
-  return base64_encode("esmd:" + std::to_string(q.id) + ":" + std::to_string(m.rowid) + ":" + m.receipt_nonce + ":" +
+  return base64_encode("esmd:" + std::to_string(q.id) + ":" + std::to_string(m.rowid) + ":" + random_nonce() + ":" +
                        m.message_id);
 }
 
-Expected<Message*, Error> QueueEngine::decode_receipt(Queue& q, const std::string& handle) {
+Expected<Slot*, Error> QueueEngine::decode_receipt(Queue& q, const std::string& handle) {
   const Error invalid{ErrorKind::kInvalidReceiptHandle, "ReceiptHandle", handle};
   auto raw = base64_decode(handle);
   if (!raw || !raw->starts_with("esmd:")) return invalid;
@@ -128,20 +159,21 @@ Expected<Message*, Error> QueueEngine::decode_receipt(Queue& q, const std::strin
   const std::string_view message_id = rest.substr(nonce_end + 1);
   if (qid != q.id) return invalid;
   // SQLite may give a deleted message's rowid to a new one: the message id tells them apart.
-  auto it = q.messages.find(rowid);
-  if (it == q.messages.end() || it->second.message_id != message_id) return static_cast<Message*>(nullptr);
-  return &it->second;
+  Slot* s = q.find(rowid);
+  if (s == nullptr || s->id_hash != message_id_hash(message_id)) return static_cast<Slot*>(nullptr);
+  return s;
 }
 
-Expected<bool, Error> QueueEngine::redrive(Connection& c, Queue& q, std::map<std::int64_t, Message>::iterator it,
-                                           std::int64_t now_ms, std::vector<Queue*>& redriven_to) {
+Expected<bool, Error> QueueEngine::redrive(Connection& c, Queue& q, std::int64_t rowid, std::int64_t now_ms,
+                                           std::vector<Queue*>& redriven_to) {
   Queue* dlq = find_by_arn(q.redrive->dead_letter_arn);
   if (!dlq || dlq == &q) return false;
+  auto read = read_message(c, rowid);
+  if (!read) return Error::internal(read.error());
   // ApproximateReceiveCount counts receives across all queues, so the count and the first
   // receive travel with the message.
-  Message moved = it->second;
+  Message moved = std::move(*read);
   moved.rowid = 0;
-  moved.in_flight = false;
   moved.visible_at_ms = now_ms;
   moved.dlq_source_arn = q.arn;
   if (dlq->fifo) {
@@ -155,82 +187,79 @@ Expected<bool, Error> QueueEngine::redrive(Connection& c, Queue& q, std::map<std
   }
   if (Status s = insert_message(c, *dlq, moved); !s.is_ok()) return Error::internal(s);
   spdlog::debug("sqs: message {} moved from {} to dead-letter queue {}", moved.message_id, q.name, dlq->name);
-  dlq->messages.emplace(moved.rowid, std::move(moved));
+  dlq->add(slot_of(moved), moved.group_id, now_ms);
   redriven_to.push_back(dlq);
-  if (Status s = remove_message(c, q, it); !s.is_ok()) return Error::internal(s);
+  if (Status s = remove_message(c, q, rowid); !s.is_ok()) return Error::internal(s);
   return true;
 }
 
 Expected<std::vector<Received>, Error> QueueEngine::take_visible(Connection& c, Queue& q, const ReceiveOptions& opt,
                                                                  std::int64_t now_ms) {
   std::vector<Received> out;
-  std::vector<std::string> blocked_groups;
-  std::vector<std::string> taken_groups;
   std::vector<Queue*> redriven_to;
   const int vt = opt.visibility_timeout_s.value_or(q.visibility_timeout_s);
   const std::int64_t retention_ms = static_cast<std::int64_t>(q.retention_s) * 1000;
-  // A FIFO group is locked while any of its messages is in flight. Messages whose visibility
-  // timeout ended are released first: otherwise the first of several that ended together
-  // would still see the others holding its group.
-  if (q.fifo && !q.groups_in_flight.empty()) {
-    std::size_t remaining = 0;
-    for (const auto& [_, n] : q.groups_in_flight) remaining += static_cast<std::size_t>(n);
-    for (auto it = q.messages.begin(); it != q.messages.end() && remaining > 0; ++it) {
-      Message& m = it->second;
-      if (!m.in_flight) continue;
-      --remaining;
-      if (m.visible_at_ms <= now_ms) {
-        release_group(q, m);
-        m.in_flight = false;
-      }
+  // Messages whose visibility timeout ended are released first: on a FIFO queue the first of
+  // several that ended together would otherwise still see the others holding its group.
+  q.promote(now_ms);
+  if (Status s = expire(c, q, now_ms); !s.is_ok()) return Error::internal(s);
+  // Takes one ready message: false when it was dropped instead (retention, dead-letter queue).
+  auto take = [&](std::int64_t rowid) -> Expected<bool, Error> {
+    ++take_visits_;
+    Slot* s = q.find(rowid);
+    if (s->sent_ms + retention_ms <= now_ms) {
+      if (Status st = remove_message(c, q, rowid); !st.is_ok()) return Error::internal(st);
+      return false;
     }
-  }
-  for (auto it = q.messages.begin(); it != q.messages.end() && static_cast<int>(out.size()) < opt.max_messages;) {
-    Message& m = it->second;
-    auto next = std::next(it);
-    if (m.sent_ms + retention_ms <= now_ms) {
-      if (Status s = remove_message(c, q, it); !s.is_ok()) return Error::internal(s);
-      it = next;
-      continue;
-    }
-    if (m.visible_at_ms > now_ms) {
-      if (q.fifo && !contains(blocked_groups, m.group_id)) blocked_groups.push_back(m.group_id);
-      it = next;
-      continue;
-    }
-    if (m.in_flight) {
-      release_group(q, m);
-      m.in_flight = false;
-    }
-    if (q.fifo && (contains(blocked_groups, m.group_id) ||
-                   (q.groups_in_flight.count(m.group_id) && !contains(taken_groups, m.group_id)))) {
-      if (!contains(blocked_groups, m.group_id)) blocked_groups.push_back(m.group_id);
-      it = next;
-      continue;
-    }
-    if (q.redrive && m.receive_count >= q.redrive->max_receive_count) {
-      auto moved = redrive(c, q, it, now_ms, redriven_to);
+    if (q.redrive && s->receive_count >= q.redrive->max_receive_count) {
+      auto moved = redrive(c, q, rowid, now_ms, redriven_to);
       if (!moved) return moved.error();
-      if (*moved) {
-        it = next;
-        continue;
-      }
+      if (*moved) return false;
+      s = q.find(rowid);
     }
-    const std::int64_t first = m.first_receive_ms == 0 ? now_ms : m.first_receive_ms;
+    // The row is read before it is written, so a failed read leaves disk and memory as they were.
+    auto m = read_message(c, rowid);
+    if (!m) return Error::internal(m.error());
+    const std::int64_t first = m->first_receive_ms == 0 ? now_ms : m->first_receive_ms;
     const std::int64_t visible_at = now_ms + static_cast<std::int64_t>(vt) * 1000;
-    if (Status s = storage::update_message_receive(c, m.rowid, visible_at, first, m.receive_count + 1); !s.is_ok())
-      return Error::internal(s);
-    ++m.receive_count;
-    m.first_receive_ms = first;
-    m.visible_at_ms = visible_at;
-    m.in_flight = true;
-    m.receipt_nonce = random_nonce();
-    if (q.fifo) {
-      ++q.groups_in_flight[m.group_id];
-      if (!contains(taken_groups, m.group_id)) taken_groups.push_back(m.group_id);
+    if (Status st = storage::update_message_receive(c, rowid, visible_at, first, s->receive_count + 1); !st.is_ok())
+      return Error::internal(st);
+    ++s->receive_count;
+    q.mark_received(*s, visible_at);
+    m->receive_count = s->receive_count;
+    m->first_receive_ms = first;
+    m->visible_at_ms = visible_at;
+    std::string handle = receipt_for(q, *m);
+    out.push_back(Received{std::move(*m), std::move(handle)});
+    return true;
+  };
+  if (!q.fifo) {
+    while (static_cast<int>(out.size()) < opt.max_messages) {
+      const std::int64_t rowid = q.first_ready();
+      if (rowid == 0) break;
+      if (auto r = take(rowid); !r) return r.error();
     }
-    out.push_back(Received{m, receipt_for(q, m)});
-    it = next;
+  } else {
+    // The ready groups by their oldest message, merged with the groups this receive already
+    // took from (no longer ready: they have messages in flight), whose next messages follow in
+    // send order while they are ready.
+    std::set<std::pair<std::int64_t, Group*>> taken;
+    while (static_cast<int>(out.size()) < opt.max_messages) {
+      const bool from_taken =
+          !taken.empty() && (q.ready_groups.empty() || taken.begin()->first < q.ready_groups.begin()->first);
+      if (!from_taken && q.ready_groups.empty()) break;
+      const auto [rowid, g] = from_taken ? *taken.begin() : *q.ready_groups.begin();
+      if (from_taken) taken.erase(taken.begin());
+      auto r = take(rowid);
+      if (!r) return r.error();
+      // A group this receive took from keeps messages in flight, so it outlives the removal
+      // of one of its messages; a ready group that lost its head is back in ready_groups.
+      if (!from_taken && !*r) continue;
+      auto next = g->rowids.upper_bound(rowid);
+      if (next == g->rowids.end()) continue;
+      const Slot* s = q.find(*next);
+      if (s && s->ready) taken.emplace(*next, g);
+    }
   }
   for (Queue* dlq : redriven_to) {
     if (Status s = serve_waiters(c, *dlq, now_ms); !s.is_ok()) return Error::internal(s);
@@ -282,7 +311,7 @@ Expected<void, Error> QueueEngine::delete_message(Connection& c, Queue& q, const
   if (!r) return r.error();
   if (*r == nullptr) return {};
   const bool unlocks_group = q.fifo && (*r)->in_flight;
-  if (Status s = remove_message(c, q, q.messages.find((*r)->rowid)); !s.is_ok()) return Error::internal(s);
+  if (Status s = remove_message(c, q, (*r)->rowid); !s.is_ok()) return Error::internal(s);
   // The rest of the group may now be received: the tick serves the waiting long polls.
   if (unlocks_group && !q.waiters.empty()) touch(q);
   return {};
@@ -295,11 +324,11 @@ Expected<void, Error> QueueEngine::change_visibility(Connection& c, Queue& q, co
     return Error{ErrorKind::kOutOfRange, "VisibilityTimeout", {}, timeout_s, 0, kMaxVisibilityTimeoutS};
   auto r = decode_receipt(q, receipt_handle);
   if (!r) return r.error();
-  Message* m = *r;
+  Slot* m = *r;
   if (m == nullptr || !m->in_flight || m->visible_at_ms <= now_ms) return Error{ErrorKind::kMessageNotInflight};
   const std::int64_t visible_at = now_ms + static_cast<std::int64_t>(timeout_s) * 1000;
   if (Status s = storage::update_message_visible_at(c, m->rowid, visible_at); !s.is_ok()) return Error::internal(s);
-  m->visible_at_ms = visible_at;
+  q.set_visible_at(*m, visible_at);
   if (timeout_s == 0)
     if (Status s = serve_waiters(c, q, now_ms); !s.is_ok()) return Error::internal(s);
   if (!q.waiters.empty()) touch(q);

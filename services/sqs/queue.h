@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,8 +42,30 @@ struct Message {
   std::string sender_id;
   std::string trace_header;
   std::string dlq_source_arn;
-  std::string receipt_nonce;  // changes on every receive
-  bool in_flight = false;     // received and not yet visible again
+};
+
+// What memory keeps of a message (56 bytes): its timing and receive state. Everything else
+// (body, attributes, ids, digests, first receive) is in its row, read by rowid when the
+// message is received.
+struct Group;
+struct Slot {
+  std::int64_t rowid = 0;
+  std::int64_t sent_ms = 0;
+  std::int64_t visible_at_ms = 0;
+  std::uint64_t id_hash = 0;  // of the message id: tells a reused rowid from the message a handle names
+  Group* group = nullptr;     // FIFO queues only
+  int receive_count = 0;
+  bool ready = false;      // in the ready order; else waiting for visible_at_ms
+  bool in_flight = false;  // received and not yet visible again
+  bool gone = false;       // deleted, not yet dropped from the deque
+};
+
+// A FIFO message group: its messages in send order and how many of them are in flight.
+struct Group {
+  std::string name;
+  std::set<std::int64_t> rowids;
+  int in_flight = 0;
+  std::optional<std::int64_t> ready_key;  // its key in Queue::ready_groups, when it is there
 };
 
 struct RedrivePolicy {
@@ -117,8 +140,44 @@ struct Queue {
   // The last PurgeQueue, in memory only: a restart forgets it, and the next purge is allowed.
   std::optional<std::int64_t> purged_ms;
 
-  std::map<std::int64_t, Message> messages;  // by rowid: send order
-  std::unordered_map<std::string, int> groups_in_flight;  // FIFO group -> in-flight count
+  // The messages (services/sqs/message_index.cc). slots is in rowid (send) order: SQLite gives
+  // a new row a rowid above every row it holds, so a send appends; a deletion leaves a
+  // tombstone that is dropped from either end or by an occasional compaction. A message is
+  // either ready (visible) or waiting for its visible_at_ms (delayed or in flight). The ready
+  // ones of a standard queue are a min-heap of rowids; those of a FIFO queue are found through
+  // ready_groups: the groups with nothing in flight whose oldest message is ready, by the rowid
+  // of that message. Both heaps are lazy: an entry whose slot no longer matches is skipped.
+  //
+  //   waiting (delayed or in flight) -> ready   [promote, once visible_at_ms has come]
+  //   ready -> in flight (waiting)              [mark_received]
+  //   in flight -> in flight until a new time   [set_visible_at]
+  //   any -> gone                               [remove]
+  std::deque<Slot> slots;
+  std::size_t live = 0;
+  std::vector<std::int64_t> ready;                                 // min-heap of rowids
+  std::vector<std::pair<std::int64_t, std::int64_t>> waiting;      // min-heap of (visible_at_ms, rowid)
+  std::unordered_map<std::string, std::unique_ptr<Group>> groups;  // FIFO
+  std::set<std::pair<std::int64_t, Group*>> ready_groups;
+
+  std::size_t size() const { return live; }
+  Slot* find(std::int64_t rowid);
+  // Adds a message read from a row or just written: ready when visible_at_ms <= now_ms, in
+  // flight when it was received and is not visible yet.
+  void add(Slot s, const std::string& group_id, std::int64_t now_ms);
+  void remove(std::int64_t rowid);
+  void clear_messages();
+  // Makes every waiting message whose time came ready (an in-flight one leaves flight).
+  void promote(std::int64_t now_ms);
+  // A received message: in flight until visible_at_ms.
+  void mark_received(Slot& s, std::int64_t visible_at_ms);
+  // A new visibility for an in-flight message (ready at the next promote when it is due).
+  void set_visible_at(Slot& s, std::int64_t visible_at_ms);
+  // The oldest ready message of a standard queue, or 0.
+  std::int64_t first_ready();
+  // The earliest time a waiting message may become ready.
+  std::optional<std::int64_t> next_visible_at() const;
+  // Puts a FIFO group in ready_groups or takes it out, as its state says; erases it when empty.
+  void refresh(Group* g);
   struct Dedup {
     std::int64_t expires_ms;
     std::string message_id;

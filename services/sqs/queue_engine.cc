@@ -35,30 +35,6 @@ std::unique_ptr<Queue> queue_of(storage::QueueRow row) {
   return q;
 }
 
-Expected<Message, Status> message_of(storage::MessageRow row) {
-  auto attributes = decode_attributes(row.attributes);
-  if (!attributes)
-    return internal_error("message row " + std::to_string(row.rowid) + " has an unreadable attributes column");
-  Message m;
-  m.rowid = row.rowid;
-  m.message_id = std::move(row.message_id);
-  m.body = std::move(row.body);
-  m.attributes = std::move(*attributes);
-  m.md5_body = md5_hex(m.body);
-  m.md5_attributes = md5_of_attributes(m.attributes);
-  m.sent_ms = row.sent_ms;
-  m.visible_at_ms = row.visible_at_ms;
-  m.first_receive_ms = row.first_receive_ms;
-  m.receive_count = row.receive_count;
-  m.group_id = std::move(row.group_id);
-  m.dedup_id = std::move(row.dedup_id);
-  m.sequence_number = std::move(row.sequence_number);
-  m.sender_id = std::move(row.sender_id);
-  m.trace_header = std::move(row.trace_header);
-  m.dlq_source_arn = std::move(row.dlq_source_arn);
-  return m;
-}
-
 }  // namespace
 
 const char* kind_name(ErrorKind k) {
@@ -114,30 +90,32 @@ Status QueueEngine::load(Connection& c, std::int64_t now_ms) {
     by_arn_[q->arn] = q.get();
     queues_[{q->region, q->name}] = std::move(q);
   }
-  auto messages = storage::load_message_rows(c);
-  if (!messages) return messages.status();
+  // Only the index columns: the bodies stay on disk until a receive reads them.
   std::size_t n = 0;
-  for (auto& row : *messages) {
+  Status loaded = storage::for_each_message_index(c, [&](storage::MessageIndexRow& row) {
     auto it = by_id.find(row.queue_id);
-    if (it == by_id.end()) continue;
+    if (it == by_id.end()) return Status::ok();
     Queue& q = *it->second;
-    auto m = message_of(std::move(row));
-    if (!m) return m.error();
+    Slot s;
+    s.rowid = row.rowid;
+    s.sent_ms = row.sent_ms;
+    s.visible_at_ms = row.visible_at_ms;
+    s.receive_count = row.receive_count;
+    s.id_hash = message_id_hash(row.message_id);
     // A message that was in flight when esmd stopped is visible again when its timeout ends,
-    // as it would be in SQS; its FIFO group stays locked until then.
-    if (m->receive_count > 0 && m->visible_at_ms > now_ms) {
-      m->in_flight = true;
-      if (q.fifo) ++q.groups_in_flight[m->group_id];
-    }
+    // as it would be in SQS; its FIFO group stays locked until then (Queue::add).
+    q.add(s, row.group_id, now_ms);
     // The deduplication ids of messages still queued outlive a restart (those of deleted
     // messages do not: the schema has no table for them).
-    if (q.fifo && !m->dedup_id.empty() && m->dlq_source_arn.empty() && m->sent_ms + kDedupWindowMs > now_ms)
-      q.dedup[dedup_key_of(q, *m)] = Queue::Dedup{m->sent_ms + kDedupWindowMs, m->message_id, m->sequence_number};
-    q.messages.emplace(m->rowid, std::move(*m));
+    if (q.fifo && !row.dedup_id.empty() && !row.moved_in && row.sent_ms + kDedupWindowMs > now_ms)
+      q.dedup[dedup_key_of(q, row.group_id, row.dedup_id)] =
+          Queue::Dedup{row.sent_ms + kDedupWindowMs, std::move(row.message_id), std::move(row.sequence_number)};
     ++n;
-  }
+    return Status::ok();
+  });
+  if (!loaded.is_ok()) return loaded;
   for (auto& [_, q] : queues_)
-    if (!q->messages.empty()) dirty_.insert(q.get());  // schedules their retention
+    if (q->size() > 0) dirty_.insert(q.get());  // schedules their retention
   if (!queues_.empty()) spdlog::info("sqs: loaded {} queues, {} messages", queues_.size(), n);
   return Status::ok();
 }
@@ -260,8 +238,8 @@ Expected<std::map<std::string, std::string>, Error> QueueEngine::get_attributes(
   all["LastModifiedTimestamp"] = std::to_string(q.modified_ms / 1000);
   long long visible = 0, in_flight = 0, delayed = 0;
   const std::int64_t retention_ms = static_cast<std::int64_t>(q.retention_s) * 1000;
-  for (const auto& [_, m] : q.messages) {
-    if (m.sent_ms + retention_ms <= now_ms) continue;  // expired, deleted at the next sweep
+  for (const Slot& m : q.slots) {
+    if (m.gone || m.sent_ms + retention_ms <= now_ms) continue;  // expired, deleted at the next sweep
     if (m.in_flight && m.visible_at_ms > now_ms) ++in_flight;
     else if (m.visible_at_ms > now_ms) ++delayed;
     else ++visible;
@@ -335,8 +313,7 @@ Expected<void, Error> QueueEngine::purge(Connection& c, Queue& q, std::int64_t n
   db_.assert_on_worker();
   if (q.purged_ms && now_ms - *q.purged_ms < kPurgeIntervalMs) return Error{ErrorKind::kPurgeQueueInProgress, q.name};
   if (Status s = storage::delete_message_rows_of(c, q.id); !s.is_ok()) return Error::internal(s);
-  q.messages.clear();
-  q.groups_in_flight.clear();
+  q.clear_messages();
   q.purged_ms = now_ms;
   return {};
 }
@@ -374,8 +351,8 @@ Status QueueEngine::expire(Connection& c, Queue& q, std::int64_t now_ms) {
   // (take_visible) or this sweep reaches it.
   const std::int64_t retention_ms = static_cast<std::int64_t>(q.retention_s) * 1000;
   std::size_t n = 0;
-  while (!q.messages.empty() && q.messages.begin()->second.sent_ms + retention_ms <= now_ms) {
-    if (Status s = remove_message(c, q, q.messages.begin()); !s.is_ok()) return s;
+  while (!q.slots.empty() && q.slots.front().sent_ms + retention_ms <= now_ms) {
+    if (Status s = remove_message(c, q, q.slots.front().rowid); !s.is_ok()) return s;
     ++n;
   }
   if (n > 0) spdlog::debug("sqs: {} messages in {} passed the retention period", n, q.name);
@@ -387,9 +364,9 @@ Status QueueEngine::process(Connection& c, Queue& q, std::int64_t now_ms) {
   auto consider = [&](std::int64_t t) {
     if (!next || t < *next) next = t;
   };
+  q.promote(now_ms);
   Status s = expire(c, q, now_ms);
-  if (!q.messages.empty())
-    consider(q.messages.begin()->second.sent_ms + static_cast<std::int64_t>(q.retention_s) * 1000);
+  if (!q.slots.empty()) consider(q.slots.front().sent_ms + static_cast<std::int64_t>(q.retention_s) * 1000);
   for (auto& w : q.waiters)
     if (!w->done && w->deadline_ms <= now_ms) answer_after_commit(*w, std::vector<Received>{});
   while (!q.waiters.empty() && q.waiters.front()->done) q.waiters.pop_front();
@@ -398,8 +375,7 @@ Status QueueEngine::process(Connection& c, Queue& q, std::int64_t now_ms) {
     for (auto& w : q.waiters)
       if (!w->done) consider(w->deadline_ms);
     // Wake when the next invisible message becomes visible again.
-    for (const auto& [rowid, m] : q.messages)
-      if (m.visible_at_ms > now_ms) consider(m.visible_at_ms);
+    if (auto at = q.next_visible_at()) consider(*at);
   }
   // After a failed write, look again soon rather than never.
   if (!s.is_ok()) consider(now_ms + storage::DbWorker::kRecoveryRetryMs);

@@ -1,8 +1,9 @@
 #pragma once
-// QueueEngine: esmd's SQS-compatible queues. The queues and their messages live in memory for
-// speed and in SQLite (storage/queue_store) for durability: every change is written in the
-// same DbWorker job that makes it, so it is committed before the client hears of it (a
-// SendMessage that answered 200 survives kill -9).
+// QueueEngine: esmd's SQS-compatible queues. The queues live in memory, and of each message
+// only a small index entry (its rowid, timing and receive state: queue.h Slot); the messages
+// themselves are in SQLite (storage/queue_store), read by rowid when received. Every change is
+// written in the same DbWorker job that makes it, so it is committed before the client hears
+// of it (a SendMessage that answered 200 survives kill -9).
 //
 // Semantics (data-plane.md §2): visibility timeouts, DelaySeconds, retention, receive counts,
 // RedrivePolicy to a dead-letter queue on receive, FIFO group locks, deduplication and sequence
@@ -84,6 +85,10 @@ class QueueEngine {
   // cost does not grow with the number of queues.
   std::optional<std::int64_t> tick(Connection& c, std::int64_t now_ms);
 
+  // For tests: how many messages receives have looked at, taken or dropped, since the start.
+  // Messages in flight or delayed are never looked at.
+  std::size_t take_visits() const { return take_visits_; }
+
  private:
   void clear();
   static storage::QueueRow row_of(const Queue& q);
@@ -97,18 +102,17 @@ class QueueEngine {
   Expected<std::vector<Received>, Error> take_visible(Connection& c, Queue& q, const ReceiveOptions& opt,
                                                       std::int64_t now_ms);
   // Moves a message past maxReceiveCount to the dead-letter queue; false when there is none.
-  Expected<bool, Error> redrive(Connection& c, Queue& q, std::map<std::int64_t, Message>::iterator it,
-                                std::int64_t now_ms, std::vector<Queue*>& redriven_to);
+  Expected<bool, Error> redrive(Connection& c, Queue& q, std::int64_t rowid, std::int64_t now_ms,
+                                std::vector<Queue*>& redriven_to);
   Status serve_waiters(Connection& c, Queue& q, std::int64_t now_ms);
   // Answers a waiter after the commit: an empty list, or the messages it was given.
   void answer_after_commit(Waiter& w, ReceiveResult r);
   Status persist_queue(Connection& c, const Queue& q);
   Status insert_message(Connection& c, Queue& q, Message& m);
-  Status remove_message(Connection& c, Queue& q, std::map<std::int64_t, Message>::iterator it);
-  void release_group(Queue& q, Message& m);
+  Status remove_message(Connection& c, Queue& q, std::int64_t rowid);
   std::string next_sequence_number(Queue& q);
   // The message a receipt handle names: nullptr when that message is gone.
-  Expected<Message*, Error> decode_receipt(Queue& q, const std::string& handle);
+  Expected<Slot*, Error> decode_receipt(Queue& q, const std::string& handle);
   std::string receipt_for(const Queue& q, const Message& m) const;
 
   storage::DbWorker& db_;
@@ -118,6 +122,7 @@ class QueueEngine {
   std::int64_t next_queue_id_ = 1;
   std::multimap<std::int64_t, Queue*> wakeups_;
   std::set<Queue*> dirty_;
+  std::size_t take_visits_ = 0;
 };
 
 }  // namespace esm::sqs

@@ -329,8 +329,19 @@ std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes) {
   return md5_hex(buf);
 }
 
-std::string dedup_key_of(const Queue& q, const Message& m) {
-  return q.dedup_per_group ? m.group_id + "\n" + m.dedup_id : m.dedup_id;
+std::string dedup_key_of(const Queue& q, const Message& m) { return dedup_key_of(q, m.group_id, m.dedup_id); }
+
+std::string dedup_key_of(const Queue& q, const std::string& group_id, const std::string& dedup_id) {
+  return q.dedup_per_group ? group_id + "\n" + dedup_id : dedup_id;
+}
+
+std::uint64_t message_id_hash(std::string_view message_id) {
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char ch : message_id) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 1099511628211ull;
+  }
+  return h;
 }
 
 std::string encode_attributes(const std::vector<MessageAttribute>& attrs) {

@@ -4,6 +4,7 @@
 // parameters), and the digests it answers with.
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -53,6 +54,10 @@ std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes);
 
 // The key a FIFO message is deduplicated under (DeduplicationScope queue or messageGroup).
 std::string dedup_key_of(const Queue& q, const Message& m);
+std::string dedup_key_of(const Queue& q, const std::string& group_id, const std::string& dedup_id);
+
+// A 64-bit digest of a message id: memory keeps it instead of the id, to check receipt handles.
+std::uint64_t message_id_hash(std::string_view message_id);
 
 // The message attributes column: a JSON array of [name, type, value, binary] entries.
 std::string encode_attributes(const std::vector<MessageAttribute>& attributes);

@@ -109,14 +109,19 @@ class PollerHarness {
   std::size_t queue_depth(const std::string& queue_arn) {
     return db([&](storage::Connection&) -> std::size_t {
       sqs::Queue* q = queues->find_by_arn(queue_arn);
-      return q ? q->messages.size() : 0;
+      return q ? q->size() : 0;
     });
   }
   std::vector<std::string> queue_bodies(const std::string& queue_arn) {
-    return db([&](storage::Connection&) -> std::vector<std::string> {
+    // Memory keeps no bodies: read the queue's rows, in send order.
+    return db([&](storage::Connection& c) -> std::vector<std::string> {
       std::vector<std::string> out;
-      if (sqs::Queue* q = queues->find_by_arn(queue_arn))
-        for (const auto& [rowid, m] : q->messages) out.push_back(m.body);
+      sqs::Queue* q = queues->find_by_arn(queue_arn);
+      auto rows = storage::load_message_rows(c);
+      REQUIRE(rows);
+      if (q)
+        for (const auto& row : *rows)
+          if (row.queue_id == q->id) out.push_back(row.body);
       return out;
     });
   }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "core/codec.h"
 #include "services/sqs/rules.h"
 #include "tests/services/sqs/queue_fixture.h"
 
@@ -301,4 +302,59 @@ TEST_CASE("a reload from disk keeps in-flight messages invisible until their tim
   CHECK(f.count("orders", "ApproximateNumberOfMessagesNotVisible") == 1);
   f.advance_s(30);
   CHECK(f.count("orders", "ApproximateNumberOfMessages") == 2);
+}
+
+TEST_CASE("a receive looks only at the message it takes, however many are in flight or delayed") {
+  QueueFixture f;
+  f.create("orders");
+  for (int i = 0; i < 1000; ++i) f.send_ok("orders", "m" + std::to_string(i));
+  for (int i = 0; i < 100; ++i) REQUIRE(f.receive_ok("orders", 10, 60).size() == 10);
+  SendInput delayed;
+  delayed.body = "later";
+  delayed.delay_s = 30;
+  for (int i = 0; i < 100; ++i) REQUIRE(f.send("orders", delayed));
+  f.send_ok("orders", "new");
+  const std::size_t before = f.take_visits("orders");
+  auto got = f.receive_ok("orders", 10, 60);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].message.body == "new");
+  CHECK(f.take_visits("orders") - before == 1);
+  // Their timeouts end: they are back, oldest first, with their bodies read from disk.
+  f.advance_s(60);
+  auto back = f.receive_ok("orders", 10, 60);
+  REQUIRE(back.size() == 10);
+  CHECK(back[0].message.body == "m0");
+  CHECK(back[0].message.receive_count == 2);
+  CHECK(back[0].message.md5_body == md5_hex("m0"));
+}
+
+TEST_CASE("a FIFO receive skips a locked group without looking at its messages") {
+  QueueFixture f;
+  f.create("jobs.fifo", {{"FifoQueue", "true"}, {"ContentBasedDeduplication", "true"}});
+  for (int i = 0; i < 500; ++i) f.send_ok("jobs.fifo", "a" + std::to_string(i), "a");
+  REQUIRE(f.receive_ok("jobs.fifo", 10, 60).size() == 10);
+  f.send_ok("jobs.fifo", "b0", "b");
+  const std::size_t before = f.take_visits("jobs.fifo");
+  auto got = f.receive_ok("jobs.fifo", 10, 60);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].message.body == "b0");
+  CHECK(f.take_visits("jobs.fifo") - before == 1);
+}
+
+TEST_CASE("a receipt handle of a deleted message does not name the message that reused its rowid") {
+  QueueFixture f;
+  f.create("orders");
+  f.send_ok("orders", "a");
+  f.send_ok("orders", "b");
+  auto got = f.receive_ok("orders", 10, 60);
+  REQUIRE(got.size() == 2);
+  REQUIRE(f.delete_message("orders", got[1].receipt_handle));
+  f.send_ok("orders", "c");  // SQLite gives it b's rowid, the largest free one
+  CHECK(f.delete_message("orders", got[1].receipt_handle));
+  CHECK(f.messages_in_memory("orders") == 2);
+  CHECK(f.change_visibility("orders", got[1].receipt_handle, 10).error().kind == ErrorKind::kMessageNotInflight);
+  auto c = f.receive_ok("orders", 10, 60);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].message.body == "c");
+  CHECK(c[0].message.rowid == got[1].message.rowid);
 }

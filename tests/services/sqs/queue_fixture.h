@@ -139,7 +139,11 @@ struct QueueFixture {
     return *n;
   }
   std::size_t messages_in_memory(const std::string& queue) {
-    return on_queue(queue, [&](Connection&, Queue& q) { return q.messages.size(); });
+    return on_queue(queue, [&](Connection&, Queue& q) { return q.size(); });
+  }
+  // How many messages the engine's receives have looked at so far (read on the worker).
+  std::size_t take_visits(const std::string& queue) {
+    return on_queue(queue, [&](Connection&, Queue&) { return engine.take_visits(); });
   }
   // Moves the fake time and lets the tick see it.
   void advance_s(int s) {

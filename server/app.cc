@@ -89,6 +89,8 @@ Status App::start() {
     dispatch(std::move(req), std::move(reply));
   });
   if (Status s = http_->listen(config_.host, config_.port); !s.is_ok()) return s;
+  trim_ = std::make_unique<MemoryTrim>(ioc_, std::chrono::seconds(10));
+  trim_->start();
   for (int i = 0; i < config_.threads; ++i) threads_.emplace_back([this] { ioc_.run(); });
   spdlog::info("esmd {} listening on http://{}:{} ({}, region {}, account {})", kVersion, config_.host, port(),
                config_.in_memory ? "in memory" : path, config_.region, config_.account_id);
@@ -158,6 +160,7 @@ void App::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (http_) http_->stop();
+  if (trim_) trim_->stop();
   if (sources_) sources_->stop();
   if (pollers_) pollers_->stop();
   // Commit what is queued, then let the I/O threads write those answers: a change that was

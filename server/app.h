@@ -32,6 +32,7 @@
 #include "pollers/poller_manager.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/memory_trim.h"
 #include "server/source.h"
 #include "storage/db_worker.h"
 #include "storage/read_pool.h"
@@ -76,6 +77,7 @@ class App {
   std::unique_ptr<pollers::PollerManager> pollers_;
   std::unique_ptr<boost::asio::signal_set> test_clock_signal_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<MemoryTrim> trim_;  // returns freed heap to the system every 10 s
   std::vector<std::thread> threads_;
   bool stopped_ = false;
 };

@@ -312,6 +312,11 @@ std::optional<double> Statement::opt_real(int col) const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Durability durability) {
+  // SQLite's allocation statistics take a global mutex around every malloc and free it makes
+  // (a statement allocates each text column it reads): esmd reads none of them. Must come
+  // before SQLite initialises, i.e. before the first open; a later call changes nothing.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {

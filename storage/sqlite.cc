@@ -355,16 +355,16 @@ Status Connection::exec(std::string_view sql) {
   return Status::ok();
 }
 
-Statement& Connection::prepare(const std::string& sql) {
+Statement& Connection::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->reset();
     return *it->second;
   }
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
     // A prepare failure is a bug in our SQL; it cannot come from client input.
-    throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db_) + " in " + sql);
+    throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db_) + " in " + std::string(sql));
   }
   auto [pos, _] = cache_.emplace(sql, std::make_unique<Statement>(db_, stmt));
   return *pos->second;

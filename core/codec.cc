@@ -108,15 +108,6 @@ std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); 
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 }  // namespace
 
 std::string md5_hex(std::string_view data) {
@@ -216,28 +207,35 @@ void base64_append(std::string& out, std::string_view in) {
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      const char c = in[i + static_cast<std::size_t>(j)];
-      if (c == '=' && i + 4 == in.size() && j >= 2) {
-        v[j] = 0;
-        ++pad;
-      } else {
-        if (pad) return std::nullopt;
-        v[j] = b64_value(c);
-        if (v[j] < 0) return std::nullopt;
-      }
-    }
-    const std::uint32_t n = (static_cast<std::uint32_t>(v[0]) << 18) | (static_cast<std::uint32_t>(v[1]) << 12) |
-                            (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
-    out.push_back(static_cast<char>((n >> 16) & 255));
-    if (pad < 2) out.push_back(static_cast<char>((n >> 8) & 255));
-    if (pad < 1) out.push_back(static_cast<char>(n & 255));
+  static constexpr auto kValue = [] {
+    std::array<std::int8_t, 256> t{};
+    t.fill(-1);
+    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(kB64[i])] = static_cast<std::int8_t>(i);
+    return t;
+  }();
+  const std::size_t n = in.size();
+  if (n % 4 != 0) return std::nullopt;
+  // '=' pads only the last group, in its last one or two places.
+  std::size_t pad = 0;
+  if (n > 0 && in[n - 1] == '=') pad = in[n - 2] == '=' ? 2 : 1;
+  std::string out(n / 4 * 3 - pad, '\0');
+  char* o = out.data();
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t whole = pad ? n - 4 : n;
+  for (std::size_t i = 0; i < whole; i += 4) {
+    const int a = kValue[p[i]], b = kValue[p[i + 1]], c = kValue[p[i + 2]], d = kValue[p[i + 3]];
+    if ((a | b | c | d) < 0) return std::nullopt;
+    const auto v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+    *o++ = static_cast<char>(v >> 16);
+    *o++ = static_cast<char>(v >> 8 & 255);
+    *o++ = static_cast<char>(v & 255);
+  }
+  if (pad) {
+    const int a = kValue[p[whole]], b = kValue[p[whole + 1]], c = pad == 1 ? kValue[p[whole + 2]] : 0;
+    if ((a | b | c) < 0) return std::nullopt;
+    const auto v = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6);
+    *o++ = static_cast<char>(v >> 16);
+    if (pad == 1) *o++ = static_cast<char>(v >> 8 & 255);
   }
   return out;
 }

@@ -22,6 +22,16 @@ inline constexpr std::size_t kMaxEventBytes = 6 * 1024 * 1024;
 std::string sqs_record_json(const sqs::Message& m, const std::string& receipt_handle,
                             const std::string& queue_arn, const std::string& region, bool with_window);
 
+// What every record of one mapping's events has in common, escaped once: the poller makes one
+// per receive instead of escaping the same ARN and region for each record.
+struct SqsRecordFrame {
+  bool with_window = false;
+  std::string tail;  // from "eventSource" to the record's closing brace
+};
+SqsRecordFrame sqs_record_frame(const std::string& queue_arn, const std::string& region, bool with_window);
+// The same record as above, written by hand (byte for byte what RapidJSON's Writer wrote).
+std::string sqs_record_json(const sqs::Message& m, const std::string& receipt_handle, const SqsRecordFrame& frame);
+
 // Whether a record (as sqs_record_json() wrote it) passes the mapping's filter. The pattern
 // sees the record with `body` parsed as JSON when the body is valid JSON, else as the plain
 // string (filtering.md §6); the function still gets the body as sent.

@@ -6,6 +6,7 @@
 
 #include "core/arn.h"
 #include "pollers/sqs_event.h"
+#include "services/sqs/rules.h"
 
 namespace esm::pollers {
 namespace {
@@ -120,12 +121,12 @@ void SqsPoller::on_received(std::uint64_t generation, sqs::ReceiveResult got) {
     check_stopped();
     return;
   }
-  const bool with_window = config().batching_window_s.value_or(0) >= 1;
-  const std::string region = source_region_of(config());
+  const SqsRecordFrame frame = sqs_record_frame(config().event_source_arn, source_region_of(config()),
+                                                config().batching_window_s.value_or(0) >= 1);
   std::vector<std::string> filtered_out;
   for (auto& r : *got) {
-    std::string record =
-        sqs_record_json(r.message, r.receipt_handle, config().event_source_arn, region, with_window);
+    sqs::fill_digests(r.message);
+    std::string record = sqs_record_json(r.message, r.receipt_handle, frame);
     if (sqs_record_passes(filter(), record, r.message.body)) {
       add_to_batch(std::move(r), std::move(record));
     } else {

@@ -312,6 +312,11 @@ std::optional<double> Statement::opt_real(int col) const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, Durability durability) {
+  // SQLite's allocation statistics take a global mutex around every malloc and free it makes
+  // (a statement allocates each text column it reads): esmd reads none of them. Must come
+  // before SQLite initialises, i.e. before the first open; a later call changes nothing.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
@@ -350,16 +355,16 @@ Status Connection::exec(std::string_view sql) {
   return Status::ok();
 }
 
-Statement& Connection::prepare(const std::string& sql) {
+Statement& Connection::prepare(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it != cache_.end()) {
     it->second->reset();
     return *it->second;
   }
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK) {
     // A prepare failure is a bug in our SQL; it cannot come from client input.
-    throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db_) + " in " + sql);
+    throw std::runtime_error(std::string("sqlite prepare failed: ") + sqlite3_errmsg(db_) + " in " + std::string(sql));
   }
   auto [pos, _] = cache_.emplace(sql, std::make_unique<Statement>(db_, stmt));
   return *pos->second;

@@ -83,7 +83,7 @@ class Connection {
 
   Status exec(std::string_view sql);
   // A statement kept for the connection's lifetime, reset and with cleared bindings.
-  Statement& prepare(const std::string& sql);
+  Statement& prepare(std::string_view sql);
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
 
@@ -95,7 +95,12 @@ class Connection {
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  // Looked up by string_view: a statement prepared from a literal builds no std::string.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
   std::function<bool()> commit_veto_;
 };
 

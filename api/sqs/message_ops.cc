@@ -44,9 +44,10 @@ Value message_json(const Received& r, const std::vector<std::string>& attr_names
                    const std::vector<std::string>& msg_attr_names, Alloc& a) {
   const sqs::Message& m = r.message;
   Value v(rapidjson::kObjectType);
+  const std::string md5_body = m.md5_body.empty() ? md5_hex(m.body) : m.md5_body;
   v.AddMember("MessageId", json::string_value(m.message_id, a), a);
   v.AddMember("ReceiptHandle", json::string_value(r.receipt_handle, a), a);
-  v.AddMember("MD5OfBody", json::string_value(m.md5_body, a), a);
+  v.AddMember("MD5OfBody", json::string_value(md5_body, a), a);
   v.AddMember("Body", json::string_value(m.body, a), a);
   Value attrs = system_attributes_json(m, attr_names, a);
   if (attrs.MemberCount() > 0) v.AddMember("Attributes", attrs, a);
@@ -55,7 +56,7 @@ Value message_json(const Received& r, const std::vector<std::string>& attr_names
     if (wants_message_attribute(msg_attr_names, ma.name)) returned.push_back(ma);
   if (!m.attributes.empty())
     v.AddMember("MD5OfMessageAttributes",
-                json::string_value(returned.empty() ? m.md5_attributes : sqs::md5_of_attributes(returned), a),
+                json::string_value(sqs::md5_of_attributes(returned.empty() ? m.attributes : returned), a),
                 a);
   if (!returned.empty()) {
     Value mattrs(rapidjson::kObjectType);

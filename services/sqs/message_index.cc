@@ -19,7 +19,17 @@ bool by_rowid(const Slot& s, std::int64_t rowid) { return s.rowid < rowid; }
 }  // namespace
 
 Slot* Queue::find(std::int64_t rowid) {
-  auto it = std::lower_bound(slots.begin(), slots.end(), rowid, by_rowid);
+  if (slots.empty()) return nullptr;
+  // Rowids are distinct and sorted, so the slot of rowid is at most rowid - front's rowid
+  // places in; it is exactly there while no rowid between was skipped (the usual case).
+  auto end = slots.end();
+  const std::int64_t gap = rowid - slots.front().rowid;
+  if (gap >= 0 && gap < static_cast<std::int64_t>(slots.size())) {
+    Slot& guess = slots[static_cast<std::size_t>(gap)];
+    if (guess.rowid == rowid) return guess.gone ? nullptr : &guess;
+    end = slots.begin() + gap;
+  }
+  auto it = std::lower_bound(slots.begin(), end, rowid, by_rowid);
   if (it == slots.end() || it->rowid != rowid || it->gone) return nullptr;
   return &*it;
 }

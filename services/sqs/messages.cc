@@ -16,11 +16,19 @@
 namespace esm::sqs {
 namespace {
 
-std::string random_nonce() {
+// 16 lowercase hex digits of a random 64-bit number, appended to out.
+void append_nonce(std::string& out) {
   thread_local std::mt19937_64 gen{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::uint64_t n = gen();
+  char buf[16];
+  for (int i = 15; i >= 0; --i, n >>= 4) buf[i] = kHex[n & 15];
+  out.append(buf, sizeof buf);
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 Slot slot_of(const Message& m) {
@@ -42,8 +50,7 @@ Expected<Message, Status> message_of(storage::MessageRow row) {
   m.message_id = std::move(row.message_id);
   m.body = std::move(row.body);
   m.attributes = std::move(*attributes);
-  m.md5_body = md5_hex(m.body);
-  m.md5_attributes = md5_of_attributes(m.attributes);
+  // md5_body and md5_attributes: the reader's (fill_digests), off the DbWorker thread.
   m.sent_ms = row.sent_ms;
   m.visible_at_ms = row.visible_at_ms;
   m.first_receive_ms = row.first_receive_ms;
@@ -135,8 +142,18 @@ Expected<SendResult, Error> QueueEngine::send(Connection& c, Queue& q, SendInput
 }
 
 std::string QueueEngine::receipt_for(const Queue& q, const Message& m) const {
-  return base64_encode("esmd:" + std::to_string(q.id) + ":" + std::to_string(m.rowid) + ":" + random_nonce() + ":" +
-                       m.message_id);
+  // esmd:<queue id>:<rowid>:<nonce>:<message id>, in base64
+  std::string raw;
+  raw.reserve(64 + m.message_id.size());
+  raw += "esmd:";
+  append_int(raw, q.id);
+  raw += ':';
+  append_int(raw, m.rowid);
+  raw += ':';
+  append_nonce(raw);
+  raw += ':';
+  raw += m.message_id;
+  return base64_encode(raw);
 }
 
 Expected<Slot*, Error> QueueEngine::decode_receipt(Queue& q, const std::string& handle) {

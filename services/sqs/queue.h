@@ -30,6 +30,7 @@ struct Message {
   std::string message_id;
   std::string body;
   std::vector<MessageAttribute> attributes;  // sorted by name
+  // Set by send; empty in a received message until its reader calls fill_digests (rules.h).
   std::string md5_body;
   std::string md5_attributes;  // empty without attributes
   std::int64_t sent_ms = 0;

@@ -311,6 +311,11 @@ std::size_t message_size(const SendInput& in) {
   return size;
 }
 
+void fill_digests(Message& m) {
+  m.md5_body = md5_hex(m.body);
+  m.md5_attributes = md5_of_attributes(m.attributes);
+}
+
 std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes) {
   if (attributes.empty()) return {};
   std::vector<const MessageAttribute*> sorted;

@@ -51,6 +51,9 @@ Expected<void, Error> check_message(const Queue& q, const SendInput& in);
 std::size_t message_size(const SendInput& in);
 // AWS's MD5OfMessageAttributes over attributes sorted by name.
 std::string md5_of_attributes(const std::vector<MessageAttribute>& attributes);
+// Sets a received message's md5_body and md5_attributes. A receive leaves them empty so that
+// its reader hashes on its own thread rather than on the DbWorker's.
+void fill_digests(Message& m);
 
 // The key a FIFO message is deduplicated under (DeduplicationScope queue or messageGroup).
 std::string dedup_key_of(const Queue& q, const Message& m);

@@ -1,6 +1,8 @@
 #include "pollers/sqs_event.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <catch2/catch.hpp>
 
@@ -122,6 +124,115 @@ TEST_CASE("AWSTraceHeader passes through in attributes when the message has one"
   m.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793";
   auto d = parse(sqs_record_json(m, "rh", kArn, "us-east-1", false));
   CHECK(str(d["attributes"]["AWSTraceHeader"]) == "Root=1-5759e988-bd862e3fe1be46a994272793");
+}
+
+// The record as RapidJSON's Writer wrote it before sqs_record_json was written by hand: the
+// hand-written one must give the same bytes.
+std::string writer_record_json(const sqs::Message& m, const std::string& receipt_handle, const std::string& queue_arn,
+                               const std::string& region, bool with_window) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  w.StartObject();
+  w.Key("messageId");
+  w.String(m.message_id);
+  w.Key("receiptHandle");
+  w.String(receipt_handle);
+  w.Key("body");
+  w.String(m.body);
+  w.Key("attributes");
+  w.StartObject();
+  auto attr = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v);
+  };
+  attr("ApproximateReceiveCount", std::to_string(m.receive_count));
+  attr("SentTimestamp", std::to_string(m.sent_ms));
+  if (!m.sequence_number.empty()) attr("SequenceNumber", m.sequence_number);
+  if (!m.group_id.empty()) attr("MessageGroupId", m.group_id);
+  attr("SenderId", m.sender_id);
+  if (!m.dedup_id.empty()) attr("MessageDeduplicationId", m.dedup_id);
+  attr("ApproximateFirstReceiveTimestamp", std::to_string(m.first_receive_ms));
+  if (!m.trace_header.empty()) attr("AWSTraceHeader", m.trace_header);
+  if (!m.dlq_source_arn.empty()) attr("DeadLetterQueueSourceArn", m.dlq_source_arn);
+  w.EndObject();
+  w.Key("messageAttributes");
+  w.StartObject();
+  for (const auto& a : m.attributes) {
+    w.Key(a.name.c_str(), static_cast<rapidjson::SizeType>(a.name.size()));
+    w.StartObject();
+    if (a.binary) {
+      w.Key("binaryValue");
+      w.String(base64_encode(a.value));
+    } else {
+      w.Key("stringValue");
+      w.String(a.value);
+    }
+    w.Key("stringListValues");
+    w.StartArray();
+    w.EndArray();
+    w.Key("binaryListValues");
+    w.StartArray();
+    w.EndArray();
+    w.Key("dataType");
+    w.String(a.data_type);
+    w.EndObject();
+  }
+  w.EndObject();
+  if (!m.md5_attributes.empty()) {
+    w.Key("md5OfMessageAttributes");
+    w.String(m.md5_attributes);
+  } else if (with_window) {
+    w.Key("md5OfMessageAttributes");
+    w.Null();
+  }
+  w.Key("md5OfBody");
+  w.String(m.md5_body);
+  w.Key("eventSource");
+  w.String("aws:sqs");
+  w.Key("eventSourceARN");
+  w.String(queue_arn);
+  w.Key("awsRegion");
+  w.String(region);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+TEST_CASE("the hand-written record is byte for byte what RapidJSON's Writer wrote") {
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte.push_back(static_cast<char>(c));
+  std::vector<sqs::Message> cases;
+  cases.push_back(message());
+  cases.push_back(message("\"quoted\" \\ back\\slash / \b\f\n\r\t \x01\x1f\x7f end"));
+  cases.push_back(message("unicode \xc3\xa9 \xe4\xb8\xad \xf0\x9f\x98\x80 \xe2\x80\xa8 and a lone \xff byte"));
+  cases.push_back(message(every_byte));
+  cases.push_back(message(""));
+  auto fifo = message("order o-2002 paid");
+  fifo.sequence_number = "18890395201442893056";
+  fifo.group_id = "customer \"17\"";
+  fifo.dedup_id = "o-2002\tpaid";
+  fifo.trace_header = "Root=1-5759e988-bd862e3fe1be46a994272793";
+  fifo.dlq_source_arn = kArn + "-source";
+  fifo.receive_count = 12;
+  fifo.first_receive_ms = 0;
+  cases.push_back(fifo);
+  auto attrs = message("with attributes");
+  attrs.attributes = {{"blob", "Binary", every_byte, true},
+                      {"empty", "String", "", false},
+                      {"na\"me\x01", "String.custom \xc3\xa9", "va\\lue \n \xe4\xb8\xad", false},
+                      {"priority", "Number", "3", false}};
+  attrs.md5_attributes = "b2a8b748da069d4122d03a0ee1add5fb";
+  cases.push_back(attrs);
+  for (const auto& m : cases) {
+    for (bool window : {false, true}) {
+      for (const std::string& arn : {kArn, std::string("arn:aws:sqs:eu-west-1:123456789012:q\"\\.fifo")}) {
+        const std::string handle = base64_encode("esmd:1:42:0123456789abcdef:" + m.message_id);
+        CHECK(sqs_record_json(m, handle, sqs_record_frame(arn, "eu-west-1", window)) ==
+              writer_record_json(m, handle, arn, "eu-west-1", window));
+        CHECK(sqs_record_json(m, handle, arn, "eu-west-1", window) ==
+              writer_record_json(m, handle, arn, "eu-west-1", window));
+      }
+    }
+  }
 }
 
 // --- sqs_event_json / sqs_event_size ----------------------------------------------------------

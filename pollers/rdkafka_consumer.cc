@@ -8,6 +8,8 @@
 #include <map>
 #include <utility>
 
+#include "pollers/rdkafka_library.h"
+
 namespace esm::pollers {
 namespace {
 
@@ -21,8 +23,8 @@ template <std::size_t N>
 std::optional<std::string> configure(rd_kafka_conf_t* conf, const std::pair<const char*, std::string> (&settings)[N]) {
   char err[512];
   for (const auto& [name, value] : settings)
-    if (rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
+    if (rdkafka().rd_kafka_conf_set(conf, name, value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rdkafka().rd_kafka_conf_destroy(conf);
       return std::string(name) + ": " + err;
     }
   return std::nullopt;
@@ -41,10 +43,10 @@ class RdKafkaConsumer final : public KafkaConsumer {
     if (!rk_) return;
     for (rd_kafka_queue_t** q : {&queue_, &close_queue_})
       if (*q) {
-        rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
-        rd_kafka_queue_destroy(*q);
+        rdkafka().rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
+        rdkafka().rd_kafka_queue_destroy(*q);
       }
-    rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rdkafka().rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
 
   std::optional<std::string> open(std::function<void()> wake) override {
@@ -52,9 +54,10 @@ class RdKafkaConsumer final : public KafkaConsumer {
     (void)wake;
     return std::string("this is a ThreadSanitizer build, where librdkafka's threads cannot run");
 #endif
+    if (auto missing = load_rdkafka()) return missing;
     wake_ = std::move(wake);
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_t* conf = rdkafka().rd_kafka_conf_new();
     const std::pair<const char*, std::string> settings[] = {
         {"bootstrap.servers", config_.bootstrap},
         {"group.id", config_.group_id},
@@ -75,31 +78,31 @@ class RdKafkaConsumer final : public KafkaConsumer {
         {"log.connection.close", "false"},
     };
     if (auto refused = configure(conf, settings)) return refused;
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_rebalance_cb(conf, &RdKafkaConsumer::on_rebalance);
-    rd_kafka_conf_set_error_cb(conf, &RdKafkaConsumer::on_error);
-    rd_kafka_conf_set_offset_commit_cb(conf, &RdKafkaConsumer::on_commit);
-    rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rdkafka().rd_kafka_conf_set_opaque(conf, this);
+    rdkafka().rd_kafka_conf_set_rebalance_cb(conf, &RdKafkaConsumer::on_rebalance);
+    rdkafka().rd_kafka_conf_set_error_cb(conf, &RdKafkaConsumer::on_error);
+    rdkafka().rd_kafka_conf_set_offset_commit_cb(conf, &RdKafkaConsumer::on_commit);
+    rdkafka().rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
+    rk_ = rdkafka().rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk_) {
-      rd_kafka_conf_destroy(conf);
+      rdkafka().rd_kafka_conf_destroy(conf);
       return std::string(err);
     }
-    rd_kafka_poll_set_consumer(rk_);
-    queue_ = rd_kafka_queue_get_consumer(rk_);
-    rd_kafka_queue_cb_event_enable(queue_, &RdKafkaConsumer::on_queue_event, this);
-    PartitionList topics(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
-    rd_kafka_topic_partition_list_add(topics.get(), config_.topic.c_str(), RD_KAFKA_PARTITION_UA);
-    if (rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return std::string("subscribe: ") + rd_kafka_err2str(e);
+    rdkafka().rd_kafka_poll_set_consumer(rk_);
+    queue_ = rdkafka().rd_kafka_queue_get_consumer(rk_);
+    rdkafka().rd_kafka_queue_cb_event_enable(queue_, &RdKafkaConsumer::on_queue_event, this);
+    PartitionList topics(rdkafka().rd_kafka_topic_partition_list_new(1), rdkafka().rd_kafka_topic_partition_list_destroy);
+    rdkafka().rd_kafka_topic_partition_list_add(topics.get(), config_.topic.c_str(), RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_subscribe(rk_, topics.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return std::string("subscribe: ") + rdkafka().rd_kafka_err2str(e);
     return std::nullopt;
   }
 
   KafkaPoll poll(std::size_t max) override {
     KafkaPoll out;
-    if (producer_) rd_kafka_poll(producer_, 0);  // delivery reports of send()
+    if (producer_) rdkafka().rd_kafka_poll(producer_, 0);  // delivery reports of send()
     while (rk_ && out.messages.size() < max) {
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0);
+      rd_kafka_message_t* m = rdkafka().rd_kafka_consumer_poll(rk_, 0);
       if (!m) break;
       if (m->err) {
         note_message_error(*m);
@@ -107,7 +110,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         out.messages.push_back(convert(*m));
         problem_.reset();
       }
-      rd_kafka_message_destroy(m);
+      rdkafka().rd_kafka_message_destroy(m);
     }
     out.problem = problem_;
     out.revoked = std::exchange(revoked_, {});
@@ -135,13 +138,13 @@ class RdKafkaConsumer final : public KafkaConsumer {
     // The macros below cast their arguments textually: plain variables only.
     const void* key_data = key ? key->data() : nullptr;
     const std::size_t key_size = key ? key->size() : 0;
-    rd_kafka_resp_err_t e = rd_kafka_producev(
+    rd_kafka_resp_err_t e = rdkafka().rd_kafka_producev(
         producer_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key_data, key_size),
         RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_OPAQUE(callback), RD_KAFKA_V_END);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::unique_ptr<std::function<void(const std::string&)>> owned(callback);
-      (*owned)(rd_kafka_err2str(e));
+      (*owned)(rdkafka().rd_kafka_err2str(e));
     }
   }
 
@@ -153,7 +156,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         if (!close_deadline_) close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         if (std::chrono::steady_clock::now() < *close_deadline_) {
           send_commit();
-          while (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 0)) rd_kafka_message_destroy(m);
+          while (rd_kafka_message_t* m = rdkafka().rd_kafka_consumer_poll(rk_, 0)) rdkafka().rd_kafka_message_destroy(m);
           if (commit_in_flight_ || !to_commit_.empty()) return false;
         } else {
           spdlog::warn("Kafka group {}: the last commit was not answered in 5 s", config_.group_id);
@@ -162,21 +165,21 @@ class RdKafkaConsumer final : public KafkaConsumer {
       close_producer();
       // librdkafka's own blocking close, unrolled: the close runs in the background and its
       // callbacks (the final revoke) are served from this queue, whose wake-up is the poller's.
-      close_queue_ = rd_kafka_queue_new(rk_);
-      rd_kafka_queue_cb_event_enable(close_queue_, &RdKafkaConsumer::on_queue_event, this);
-      if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_, close_queue_)) {
-        spdlog::debug("Kafka group {}: close: {}", config_.group_id, rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
+      close_queue_ = rdkafka().rd_kafka_queue_new(rk_);
+      rdkafka().rd_kafka_queue_cb_event_enable(close_queue_, &RdKafkaConsumer::on_queue_event, this);
+      if (rd_kafka_error_t* e = rdkafka().rd_kafka_consumer_close_queue(rk_, close_queue_)) {
+        spdlog::debug("Kafka group {}: close: {}", config_.group_id, rdkafka().rd_kafka_error_string(e));
+        rdkafka().rd_kafka_error_destroy(e);
       }
     }
-    rd_kafka_queue_poll_callback(close_queue_, 0);
-    if (!rd_kafka_consumer_closed(rk_)) return false;
+    rdkafka().rd_kafka_queue_poll_callback(close_queue_, 0);
+    if (!rdkafka().rd_kafka_consumer_closed(rk_)) return false;
     for (rd_kafka_queue_t** q : {&queue_, &close_queue_}) {
-      rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
-      rd_kafka_queue_destroy(*q);
+      rdkafka().rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
+      rdkafka().rd_kafka_queue_destroy(*q);
       *q = nullptr;
     }
-    rd_kafka_destroy(rk_);
+    rdkafka().rd_kafka_destroy(rk_);
     rk_ = nullptr;
     return true;
   }
@@ -184,13 +187,13 @@ class RdKafkaConsumer final : public KafkaConsumer {
  private:
   void send_commit() {
     if (commit_in_flight_ || to_commit_.empty()) return;
-    PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit_.size())),
-                       &rd_kafka_topic_partition_list_destroy);
+    PartitionList list(rdkafka().rd_kafka_topic_partition_list_new(static_cast<int>(to_commit_.size())),
+                       rdkafka().rd_kafka_topic_partition_list_destroy);
     for (const auto& [tp, next] : to_commit_)
-      rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
+      rdkafka().rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = next;
     to_commit_.clear();
-    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rd_kafka_err2str(e));
+    if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_commit(rk_, list.get(), 1); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("Kafka group {}: commit not sent: {}", config_.group_id, rdkafka().rd_kafka_err2str(e));
       return;
     }
     commit_in_flight_ = true;
@@ -198,18 +201,19 @@ class RdKafkaConsumer final : public KafkaConsumer {
 
   void close_producer() {
     if (!producer_) return;
-    rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
-    rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
-    rd_kafka_queue_destroy(producer_queue_);
-    rd_kafka_destroy(producer_);
+    rdkafka().rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rdkafka().rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
+    rdkafka().rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
+    rdkafka().rd_kafka_queue_destroy(producer_queue_);
+    rdkafka().rd_kafka_destroy(producer_);
     producer_ = nullptr;
   }
 
   // The producer of kafka:// destinations: same cluster, every replica acknowledges.
   std::optional<std::string> open_producer() {
+    if (auto missing = load_rdkafka()) return missing;
     char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_t* conf = rdkafka().rd_kafka_conf_new();
     const std::pair<const char*, std::string> settings[] = {
         {"bootstrap.servers", config_.bootstrap},
         {"client.id", (config_.client_id.empty() ? std::string("esmd") : config_.client_id) + "-failures"},
@@ -219,23 +223,23 @@ class RdKafkaConsumer final : public KafkaConsumer {
         {"log.connection.close", "false"},
     };
     if (auto refused = configure(conf, settings)) return refused;
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, &RdKafkaConsumer::on_delivered);
-    rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
-    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    rdkafka().rd_kafka_conf_set_opaque(conf, this);
+    rdkafka().rd_kafka_conf_set_dr_msg_cb(conf, &RdKafkaConsumer::on_delivered);
+    rdkafka().rd_kafka_conf_set_log_cb(conf, &RdKafkaConsumer::on_log);
+    producer_ = rdkafka().rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!producer_) {
-      rd_kafka_conf_destroy(conf);
+      rdkafka().rd_kafka_conf_destroy(conf);
       return std::string(err);
     }
-    producer_queue_ = rd_kafka_queue_get_main(producer_);
-    rd_kafka_queue_cb_event_enable(producer_queue_, &RdKafkaConsumer::on_queue_event, this);
+    producer_queue_ = rdkafka().rd_kafka_queue_get_main(producer_);
+    rdkafka().rd_kafka_queue_cb_event_enable(producer_queue_, &RdKafkaConsumer::on_queue_event, this);
     return std::nullopt;
   }
 
   static void on_delivered(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
     std::unique_ptr<std::function<void(const std::string&)>> done(
         static_cast<std::function<void(const std::string&)>*>(m->_private));
-    if (done) (*done)(m->err ? rd_kafka_err2str(m->err) : "");
+    if (done) (*done)(m->err ? rdkafka().rd_kafka_err2str(m->err) : "");
   }
 
   static RdKafkaConsumer& of(void* opaque) { return *static_cast<RdKafkaConsumer*>(opaque); }
@@ -265,7 +269,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
     auto& self = of(opaque);
     self.commit_in_flight_ = false;
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-      spdlog::warn("Kafka group {}: commit failed: {}", self.config_.group_id, rd_kafka_err2str(err));
+      spdlog::warn("Kafka group {}: commit failed: {}", self.config_.group_id, rdkafka().rd_kafka_err2str(err));
       // Again with the next one (unless a later commit of the partition supersedes it).
       for (int i = 0; parts && i < parts->cnt; ++i) {
         auto& next = self.to_commit_[{parts->elems[i].topic, parts->elems[i].partition}];
@@ -286,52 +290,52 @@ class RdKafkaConsumer final : public KafkaConsumer {
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
       for (int i = 0; i < parts->cnt; ++i) self.revoked_.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
-    rd_kafka_assign(rk, nullptr);
+    rdkafka().rd_kafka_assign(rk, nullptr);
   }
 
   // The group's committed offsets; where it has none, the starting position, resolved now and
   // committed so that it is taken once (data-plane.md §4, kafka.md B.4).
   void assign_from_start(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
-    PartitionList at(rd_kafka_topic_partition_list_copy(parts), &rd_kafka_topic_partition_list_destroy);
-    if (rd_kafka_resp_err_t e = rd_kafka_committed(rk, at.get(), kBlockingCallMs); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    PartitionList at(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy);
+    if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_committed(rk, at.get(), kBlockingCallMs); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       spdlog::warn("Kafka group {}: committed offsets not read ({}): auto.offset.reset applies", config_.group_id,
-                   rd_kafka_err2str(e));
-      rd_kafka_assign(rk, parts);
+                   rdkafka().rd_kafka_err2str(e));
+      rdkafka().rd_kafka_assign(rk, parts);
       return;
     }
-    PartitionList fresh(rd_kafka_topic_partition_list_new(at->cnt), &rd_kafka_topic_partition_list_destroy);
+    PartitionList fresh(rdkafka().rd_kafka_topic_partition_list_new(at->cnt), rdkafka().rd_kafka_topic_partition_list_destroy);
     for (int i = 0; i < at->cnt; ++i) {
       auto& p = at->elems[i];
       if (p.offset >= 0) continue;
       std::int64_t low = 0, high = 0;
-      if (rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kBlockingCallMs) !=
+      if (rdkafka().rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, kBlockingCallMs) !=
           RD_KAFKA_RESP_ERR_NO_ERROR)
         continue;  // auto.offset.reset applies
       // LATEST is the end of the partition when the mapping began to read; a topic that did not
       // exist then holds only records produced since, so it is read from its start.
       p.offset = config_.starting_position == "LATEST" && !topic_was_missing_ ? high : low;
       if (config_.starting_position == "AT_TIMESTAMP") {
-        PartitionList when(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
-        rd_kafka_topic_partition_list_add(when.get(), p.topic, p.partition)->offset = config_.start_timestamp_ms;
-        if (rd_kafka_offsets_for_times(rk, when.get(), kBlockingCallMs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        PartitionList when(rdkafka().rd_kafka_topic_partition_list_new(1), rdkafka().rd_kafka_topic_partition_list_destroy);
+        rdkafka().rd_kafka_topic_partition_list_add(when.get(), p.topic, p.partition)->offset = config_.start_timestamp_ms;
+        if (rdkafka().rd_kafka_offsets_for_times(rk, when.get(), kBlockingCallMs) == RD_KAFKA_RESP_ERR_NO_ERROR &&
             when->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
           p.offset = when->elems[0].offset >= 0 ? when->elems[0].offset : high;
       }
-      rd_kafka_topic_partition_list_add(fresh.get(), p.topic, p.partition)->offset = p.offset;
+      rdkafka().rd_kafka_topic_partition_list_add(fresh.get(), p.topic, p.partition)->offset = p.offset;
     }
     if (fresh->cnt > 0) {
-      if (rd_kafka_resp_err_t e = rd_kafka_commit(rk, fresh.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        spdlog::warn("Kafka group {}: starting position not committed: {}", config_.group_id, rd_kafka_err2str(e));
+      if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_commit(rk, fresh.get(), 0); e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        spdlog::warn("Kafka group {}: starting position not committed: {}", config_.group_id, rdkafka().rd_kafka_err2str(e));
       for (int i = 0; i < fresh->cnt; ++i)
         spdlog::info("Kafka group {}: {}-{} starts at offset {} ({})", config_.group_id, fresh->elems[i].topic,
                      fresh->elems[i].partition, fresh->elems[i].offset, config_.starting_position);
     }
-    rd_kafka_assign(rk, at.get());
+    rdkafka().rd_kafka_assign(rk, at.get());
   }
 
   void note_message_error(const rd_kafka_message_t& m) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-    const std::string what = rd_kafka_message_errstr(&m);
+    const std::string what = rdkafka().rd_kafka_message_errstr(&m);
     if (m.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m.err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
       if (!unknown_topic_logged_)
         spdlog::warn("Kafka group {}: topic {} does not exist (yet): {}", config_.group_id, config_.topic, what);
@@ -344,20 +348,20 @@ class RdKafkaConsumer final : public KafkaConsumer {
 
   static KafkaMessage convert(const rd_kafka_message_t& m) {
     KafkaMessage out;
-    out.topic = rd_kafka_topic_name(m.rkt);
+    out.topic = rdkafka().rd_kafka_topic_name(m.rkt);
     out.partition = m.partition;
     out.offset = m.offset;
     rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-    out.timestamp_ms = rd_kafka_message_timestamp(&m, &type);
+    out.timestamp_ms = rdkafka().rd_kafka_message_timestamp(&m, &type);
     out.log_append_time = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
     if (m.key) out.key.emplace(static_cast<const char*>(m.key), m.key_len);
     if (m.payload) out.value.emplace(static_cast<const char*>(m.payload), m.len);
     rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
+    if (rdkafka().rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers) {
       const char* name = nullptr;
       const void* value = nullptr;
       std::size_t size = 0;
-      for (std::size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+      for (std::size_t i = 0; rdkafka().rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
            ++i) {
         KafkaHeader h{name, std::nullopt};
         if (value) h.value.emplace(static_cast<const char*>(value), size);

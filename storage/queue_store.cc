@@ -27,30 +27,39 @@ Result<std::vector<QueueRow>> load_queue_rows(Connection& c) {
   return out;
 }
 
+// The columns of a whole message row, in the order read_message_row reads them.
+#define ESMD_MESSAGE_COLUMNS                                                                              \
+  "rowid, queue_id, message_id, body, attributes, sent_ms, visible_at_ms, first_receive_ms, receive_count, " \
+  "group_id, dedup_id, sequence_number, sender_id, trace_header, dlq_source_arn"
+
+namespace {
+
+MessageRow read_message_row(Statement& st) {
+  MessageRow m;
+  m.rowid = st.int64(0);
+  m.queue_id = st.int64(1);
+  m.message_id = st.text(2);
+  m.body = st.text(3);
+  m.attributes = st.text(4);
+  m.sent_ms = st.int64(5);
+  m.visible_at_ms = st.int64(6);
+  m.first_receive_ms = st.int64(7);
+  m.receive_count = st.int32(8);
+  m.group_id = st.text(9);
+  m.dedup_id = st.text(10);
+  m.sequence_number = st.text(11);
+  m.sender_id = st.text(12);
+  m.trace_header = st.text(13);
+  m.dlq_source_arn = st.text(14);
+  return m;
+}
+
+}  // namespace
+
 Result<std::vector<MessageRow>> load_message_rows(Connection& c) {
-  Statement& st = c.prepare(
-      "SELECT rowid, queue_id, message_id, body, attributes, sent_ms, visible_at_ms, first_receive_ms, receive_count, "
-      "group_id, dedup_id, sequence_number, sender_id, trace_header, dlq_source_arn FROM sqs_messages ORDER BY rowid");
+  Statement& st = c.prepare("SELECT " ESMD_MESSAGE_COLUMNS " FROM sqs_messages ORDER BY rowid");
   std::vector<MessageRow> out;
-  while (st.step()) {
-    MessageRow m;
-    m.rowid = st.int64(0);
-    m.queue_id = st.int64(1);
-    m.message_id = st.text(2);
-    m.body = st.text(3);
-    m.attributes = st.text(4);
-    m.sent_ms = st.int64(5);
-    m.visible_at_ms = st.int64(6);
-    m.first_receive_ms = st.int64(7);
-    m.receive_count = st.int32(8);
-    m.group_id = st.text(9);
-    m.dedup_id = st.text(10);
-    m.sequence_number = st.text(11);
-    m.sender_id = st.text(12);
-    m.trace_header = st.text(13);
-    m.dlq_source_arn = st.text(14);
-    out.push_back(std::move(m));
-  }
+  while (st.step()) out.push_back(read_message_row(st));
   if (Status s = st.status(); !s.is_ok()) return s;
   st.reset();
   return out;
@@ -83,9 +92,7 @@ Status for_each_message_index(Connection& c, const std::function<Status(MessageI
 }
 
 Result<std::optional<MessageRow>> load_message_row(Connection& c, std::int64_t rowid) {
-  Statement& st = c.prepare(
-      "SELECT rowid, queue_id, message_id, body, attributes, sent_ms, visible_at_ms, first_receive_ms, receive_count, "
-      "group_id, dedup_id, sequence_number, sender_id, trace_header, dlq_source_arn FROM sqs_messages WHERE rowid = ?");
+  Statement& st = c.prepare("SELECT " ESMD_MESSAGE_COLUMNS " FROM sqs_messages WHERE rowid = ?");
   st.bind(1, rowid);
   if (!st.step()) {
     Status s = st.status();
@@ -93,22 +100,7 @@ Result<std::optional<MessageRow>> load_message_row(Connection& c, std::int64_t r
     if (!s.is_ok()) return s;
     return std::optional<MessageRow>{};
   }
-  MessageRow m;
-  m.rowid = st.int64(0);
-  m.queue_id = st.int64(1);
-  m.message_id = st.text(2);
-  m.body = st.text(3);
-  m.attributes = st.text(4);
-  m.sent_ms = st.int64(5);
-  m.visible_at_ms = st.int64(6);
-  m.first_receive_ms = st.int64(7);
-  m.receive_count = st.int32(8);
-  m.group_id = st.text(9);
-  m.dedup_id = st.text(10);
-  m.sequence_number = st.text(11);
-  m.sender_id = st.text(12);
-  m.trace_header = st.text(13);
-  m.dlq_source_arn = st.text(14);
+  MessageRow m = read_message_row(st);
   st.reset();
   return std::optional<MessageRow>{std::move(m)};
 }

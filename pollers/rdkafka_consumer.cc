@@ -4,8 +4,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "pollers/rdkafka_library.h"
@@ -39,6 +44,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
   // that never answered the close): destroyed without leaving the group, which does not wait;
   // the group notices at its session timeout, and what was not committed comes again.
   ~RdKafkaConsumer() override {
+    stop_assigner();
     close_producer();
     if (!rk_) return;
     for (rd_kafka_queue_t** q : {&queue_, &close_queue_})
@@ -151,6 +157,9 @@ class RdKafkaConsumer final : public KafkaConsumer {
   bool close_step() override {
     if (!rk_) return true;
     if (!close_queue_) {
+      // An assignment being resolved ends first (its calls are bounded): it uses the handle.
+      if (assigner_busy()) return false;
+      stop_assigner();
       // The last commits first (bounded): serve their answers, dropping what is fetched meanwhile.
       if (commit_in_flight_ || !to_commit_.empty()) {
         if (!close_deadline_) close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -282,10 +291,19 @@ class RdKafkaConsumer final : public KafkaConsumer {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     auto& self = of(opaque);
+    std::unique_lock lk(self.assign_mu_);
+    ++self.assign_generation_;  // an assignment still being resolved is stale
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       self.problem_.reset();
       self.assigned_once_ = true;
-      self.assign_from_start(rk, parts);
+      // Resolving the starting positions asks the cluster (and waits): not on the poller's
+      // thread, which is an I/O thread that may also be serving the cluster (esmd's own broker).
+      self.assign_jobs_.push_back(
+          {self.assign_generation_,
+           PartitionList(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy)});
+      if (!self.assigner_.joinable()) self.assigner_ = std::thread([&self] { self.run_assigner(); });
+      lk.unlock();
+      self.assign_cv_.notify_one();
       return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
@@ -293,18 +311,53 @@ class RdKafkaConsumer final : public KafkaConsumer {
     rdkafka().rd_kafka_assign(rk, nullptr);
   }
 
-  // The group's committed offsets; where it has none, the starting position, resolved now and
-  // committed so that it is taken once (data-plane.md §4, kafka.md B.4).
-  void assign_from_start(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* parts) {
+  // The assigner thread: resolves each assignment's starting positions (blocking calls to the
+  // cluster, bounded by kBlockingCallMs each) and assigns it, unless a later rebalance made it
+  // stale. rd_kafka_assign may be called outside the rebalance callback: the group waits for it.
+  void run_assigner() {
+    std::unique_lock lk(assign_mu_);
+    for (;;) {
+      assign_cv_.wait(lk, [this] { return assign_stop_ || !assign_jobs_.empty(); });
+      if (assign_stop_) return;
+      AssignJob job = std::move(assign_jobs_.front());
+      assign_jobs_.pop_front();
+      if (job.generation != assign_generation_) continue;
+      assign_running_ = true;
+      lk.unlock();
+      PartitionList at = resolve_start(rk_, job.parts.get());
+      lk.lock();
+      assign_running_ = false;
+      if (job.generation == assign_generation_ && !assign_stop_) rdkafka().rd_kafka_assign(rk_, at.get());
+    }
+  }
+
+  bool assigner_busy() {
+    std::lock_guard lk(assign_mu_);
+    return assign_running_ || !assign_jobs_.empty();
+  }
+
+  void stop_assigner() {
+    {
+      std::lock_guard lk(assign_mu_);
+      assign_stop_ = true;
+      assign_jobs_.clear();
+    }
+    assign_cv_.notify_one();
+    if (assigner_.joinable()) assigner_.join();
+  }
+
+  // What to assign: the group's committed offsets; where it has none, the starting position,
+  // resolved now and committed so that it is taken once (data-plane.md §4, kafka.md B.4).
+  // Assigner thread.
+  PartitionList resolve_start(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts) {
     PartitionList at(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy);
     if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_committed(rk, at.get(), kBlockingCallMs); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       spdlog::warn("Kafka group {}: committed offsets not read ({}): auto.offset.reset applies", config_.group_id,
                    rdkafka().rd_kafka_err2str(e));
-      rdkafka().rd_kafka_assign(rk, parts);
-      return;
+      return PartitionList(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy);
     }
     PartitionList fresh(rdkafka().rd_kafka_topic_partition_list_new(at->cnt), rdkafka().rd_kafka_topic_partition_list_destroy);
-    for (int i = 0; i < at->cnt; ++i) {
+    for (int i = 0; i < at->cnt && !assign_stop_; ++i) {
       auto& p = at->elems[i];
       if (p.offset >= 0) continue;
       std::int64_t low = 0, high = 0;
@@ -330,7 +383,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         spdlog::info("Kafka group {}: {}-{} starts at offset {} ({})", config_.group_id, fresh->elems[i].topic,
                      fresh->elems[i].partition, fresh->elems[i].offset, config_.starting_position);
     }
-    rdkafka().rd_kafka_assign(rk, at.get());
+    return at;
   }
 
   void note_message_error(const rd_kafka_message_t& m) {
@@ -385,8 +438,21 @@ class RdKafkaConsumer final : public KafkaConsumer {
   std::map<std::pair<std::string, int>, std::int64_t> to_commit_;  // next offsets not sent yet
   bool commit_in_flight_ = false;
   std::optional<std::chrono::steady_clock::time_point> close_deadline_;
-  bool topic_was_missing_ = false;  // before the first assignment
+  std::atomic<bool> topic_was_missing_{false};  // before the first assignment (read by the assigner)
   bool assigned_once_ = false;
+  // The assigner thread and its work, under assign_mu_. A rebalance callback bumps the
+  // generation, so an assignment resolved for an earlier one is dropped.
+  struct AssignJob {
+    std::uint64_t generation;
+    PartitionList parts;
+  };
+  std::mutex assign_mu_;
+  std::condition_variable assign_cv_;
+  std::deque<AssignJob> assign_jobs_;
+  std::uint64_t assign_generation_ = 0;
+  bool assign_running_ = false;
+  std::atomic<bool> assign_stop_{false};  // also read, without the lock, between the assigner's calls
+  std::thread assigner_;
 };
 
 }  // namespace

@@ -138,5 +138,25 @@ def wait_or_none(cond, timeout):
     return False
 
 
+class OneIoThreadTest(KafkaPollerTestCase):
+    """The consumer's assignment asks the cluster for committed offsets and positions, which
+    waits: off the I/O thread, so that esmd's own broker (served by the same threads) answers.
+    When it blocked the poller's thread, one I/O thread stalled 10 s on each call and then
+    fell back to auto.offset.reset."""
+    esmd_args = ("--threads", "1")
+
+    def test_mappings_assigned_together_start_at_once_at_their_starting_position(self):
+        topics = [unique(f"one-io-{i}") for i in range(3)]
+        for t in topics:
+            self.produce(t, [f"{t}-a", f"{t}-b"])
+        started = time.monotonic()
+        for t in topics:
+            self.create_msk(t, wait=False)
+        self.wait_values([f"{t}-{x}" for t in topics for x in "ab"], timeout=8)
+        self.assertLess(time.monotonic() - started, 8)
+        self.assertNotIn("committed offsets not read", self.esmd.log())
+        code, _, err = self.esmd.aws("lambda", "list-event-source-mappings")
+        self.assertEqual(code, 0, err)
+
 if __name__ == "__main__":
     unittest.main()

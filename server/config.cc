@@ -315,7 +315,7 @@ Usage: esmd [flags]          (every flag can also be set as ESMD_<NAME>, e.g. ES
   --invoke-endpoint-timeout S seconds such a function may run (default 900, Lambda's maximum: the
                               runtime behind the endpoint enforces the function's own timeout)
   --durability full|normal    full: fsync every commit (default); normal: survive kill -9 only
-  --threads N                 I/O threads (default 2)
+  --threads N                 I/O threads (default: one less than the CPUs, 1 to 8)
   --kinesis-shard-limits      Kinesis shards take at most 1 MiB/s and 1,000 records/s each, as in
                               AWS (ProvisionedThroughputExceededException); off by default
   --kafka-port PORT           the Kafka broker's port (default 9092; 0 picks a free one; off: no broker)

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/function.h"
@@ -10,6 +11,11 @@
 #include "core/status.h"
 
 namespace esm::server {
+
+// The default --threads for a machine of `cpus` CPUs (0: unknown).
+constexpr int default_io_threads(unsigned cpus) {
+  return cpus <= 2 ? 1 : cpus - 1 >= 8 ? 8 : static_cast<int>(cpus - 1);
+}
 
 struct Config {
   std::string host = "127.0.0.1";
@@ -26,7 +32,10 @@ struct Config {
   int invoke_endpoint_concurrency = FunctionRegistry::kDefaultInvokeEndpointConcurrency;
   int invoke_endpoint_timeout_ms = FunctionRegistry::kDefaultInvokeEndpointTimeoutMs;
   std::string durability = "full";  // full | normal
-  int threads = 2;
+  // I/O threads: by default one less than the CPUs (the database thread keeps one busy), at
+  // least 1 and at most 8. On 2 cores one I/O thread serves more than two: no lock of Asio's
+  // scheduler is contended between them and the database thread's completions.
+  int threads = default_io_threads(std::thread::hardware_concurrency());
   // Kinesis shards refuse writes over AWS's 1 MiB/s or 1,000 records/s (off by default).
   bool kinesis_shard_limits = false;
   // The Kafka broker: its port (-1: off), the address Metadata advertises (empty: derived from

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/uuid.h"
@@ -75,9 +76,19 @@ TEST_CASE("without flags or environment every setting has its documented default
   CHECK(c->invoke_endpoint_concurrency == 10);
   CHECK(c->invoke_endpoint_timeout_ms == 900'000);
   CHECK(c->durability == "full");
-  CHECK(c->threads == 2);
+  CHECK(c->threads == default_io_threads(std::thread::hardware_concurrency()));
   CHECK_FALSE(c->show_help);
   CHECK_FALSE(c->show_version);
+}
+
+TEST_CASE("the default I/O threads leave a CPU to the database thread, at least 1 and at most 8") {
+  CHECK(default_io_threads(0) == 1);  // unknown
+  CHECK(default_io_threads(1) == 1);
+  CHECK(default_io_threads(2) == 1);
+  CHECK(default_io_threads(3) == 2);
+  CHECK(default_io_threads(4) == 3);
+  CHECK(default_io_threads(9) == 8);
+  CHECK(default_io_threads(64) == 8);
 }
 
 TEST_CASE("every flag sets its setting, with the value as the next argument") {

@@ -2,17 +2,21 @@
 
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/internal/dtoa.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 #include "api/errors.h"
 #include "api/model_check.h"
 #include "core/arn.h"
+#include "core/codec.h"
 #include "core/json_depth.h"
 
 namespace esm::api {
@@ -268,10 +272,117 @@ void check_opaque(const Value& body, Checker& ck, bool is_create) {
   }
 }
 
-void write_string_list(Writer& w, const std::vector<std::string>& v) {
+// Writes JSON straight into a string, byte for byte as rapidjson's Writer writes it (its string
+// escaping, its integer and double formats), without the Writer's buffer, its stack and the
+// copy out of them: a mapping is encoded on every Get, List and change. Also a rapidjson
+// Handler, so that a Value's Accept writes through it (the extras).
+class JsonOut {
+ public:
+  explicit JsonOut(std::string& out) : out_(out) {}
+
+  bool StartObject() { return open('{'); }
+  bool EndObject(rapidjson::SizeType = 0) { return close('}'); }
+  bool StartArray() { return open('['); }
+  bool EndArray(rapidjson::SizeType = 0) { return close(']'); }
+  bool Key(std::string_view k) {
+    separate();
+    json_append_string(out_, k);
+    out_ += ':';
+    after_key_ = true;
+    return true;
+  }
+  bool Key(const char* k, rapidjson::SizeType n, bool = false) { return Key(std::string_view(k, n)); }
+  // A member name written in this file: nothing in it to escape.
+  template <std::size_t N>
+  bool Key(const char (&k)[N]) {
+    separate();
+    out_ += '"';
+    out_.append(k, N - 1);
+    out_ += "\":";
+    after_key_ = true;
+    return true;
+  }
+  bool String(std::string_view v) {
+    separate();
+    json_append_string(out_, v);
+    return true;
+  }
+  bool String(const char* v, rapidjson::SizeType n, bool = false) { return String(std::string_view(v, n)); }
+  bool Null() { return raw("null"); }
+  bool Bool(bool b) { return raw(b ? "true" : "false"); }
+  bool Int(int i) { return integer(i); }
+  bool Uint(unsigned u) { return integer(u); }
+  bool Int64(std::int64_t i) { return integer(i); }
+  bool Uint64(std::uint64_t u) { return integer(u); }
+  bool Double(double d) {
+    // As the Writer: no NaN or infinity (JSON has none), shortest round-trip digits (Grisu2).
+    if (d != d || d - d != 0) return false;
+    char buf[32];
+    char* end = rapidjson::internal::dtoa(d, buf, rapidjson::Writer<rapidjson::StringBuffer>::kDefaultMaxDecimalPlaces);
+    return raw(std::string_view(buf, static_cast<std::size_t>(end - buf)));
+  }
+  // Only reached with kParseNumbersAsStringsFlag, which no caller uses; the Writer quotes it.
+  bool RawNumber(const char* v, rapidjson::SizeType n, bool = false) { return String(std::string_view(v, n)); }
+  bool RawValue(std::string_view v) { return raw(v); }
+
+ private:
+  // Before a key or a value: a comma unless it is the first of its object or array, and
+  // nothing before a member's value.
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+    } else if (!counts_.empty() && counts_.back()++ > 0) {
+      out_ += ',';
+    }
+  }
+  bool open(char c) {
+    separate();
+    out_ += c;
+    counts_.push_back(0);
+    return true;
+  }
+  bool close(char c) {
+    counts_.pop_back();
+    out_ += c;
+    return true;
+  }
+  bool raw(std::string_view v) {
+    separate();
+    out_ += v;
+    return true;
+  }
+  template <typename T>
+  bool integer(T v) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    return raw(std::string_view(buf, static_cast<std::size_t>(r.ptr - buf)));
+  }
+
+  std::string& out_;
+  std::vector<int> counts_;  // members or elements written so far, per open object or array
+  bool after_key_ = false;
+};
+
+void write_string_list(JsonOut& w, const std::vector<std::string>& v) {
   w.StartArray();
   for (const auto& s : v) w.String(s);
   w.EndArray();
+}
+
+// "%lld.%03lld" of the seconds and milliseconds, for a time after the epoch.
+void append_epoch_seconds(std::string& out, std::int64_t ms) {
+  if (ms < 0) {
+    out += epoch_seconds(ms);
+    return;
+  }
+  char buf[32];
+  char* p = std::to_chars(buf, buf + 24, ms / 1000).ptr;
+  const auto frac = static_cast<int>(ms % 1000);
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + frac / 100);
+  *p++ = static_cast<char>('0' + frac / 10 % 10);
+  *p++ = static_cast<char>('0' + frac % 10);
+  out.append(buf, p);
 }
 
 }  // namespace
@@ -608,8 +719,8 @@ Status check_poller_bounds(const std::string& extras, SourceKind kind) {
 }
 
 void encode_mapping_into(std::string& out, const Mapping& m, bool in_list) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  out.reserve(out.size() + 1024);
+  JsonOut w(out);
   w.StartObject();
   w.Key("UUID");
   w.String(m.uuid);
@@ -653,14 +764,15 @@ void encode_mapping_into(std::string& out, const Mapping& m, bool in_list) {
   w.Key("FunctionArn");
   w.String(m.function_arn);
   w.Key("LastModified");
-  const std::string lm = epoch_seconds(m.last_modified_ms);
-  w.RawValue(lm.data(), lm.size(), rapidjson::kNumberType);
+  std::string lm;
+  append_epoch_seconds(lm, m.last_modified_ms);
+  w.RawValue(lm);
   if (m.last_processing_result) {
     w.Key("LastProcessingResult");
     w.String(*m.last_processing_result);
   }
   w.Key("State");
-  w.String(std::string(to_string(m.state)));
+  w.String(to_string(m.state));
   w.Key("StateTransitionReason");
   w.String(m.state_reason);
   if (m.destinations) {
@@ -729,16 +841,17 @@ void encode_mapping_into(std::string& out, const Mapping& m, bool in_list) {
   }
   w.Key("EventSourceMappingArn");
   w.String(mapping_arn_of(m));
-  Document extras;
-  extras.Parse(m.extras_json.c_str());
-  if (!extras.HasParseError() && extras.IsObject()) {
-    for (const auto& e : extras.GetObject()) {
-      w.Key(e.name.GetString(), e.name.GetStringLength());
-      e.value.Accept(w);
+  if (m.extras_json.size() > 2) {  // not "{}" or empty
+    Document extras;
+    extras.Parse(m.extras_json.c_str());
+    if (!extras.HasParseError() && extras.IsObject()) {
+      for (const auto& e : extras.GetObject()) {
+        w.Key(e.name.GetString(), e.name.GetStringLength());
+        e.value.Accept(w);
+      }
     }
   }
   w.EndObject();
-  out.append(buf.GetString(), buf.GetSize());
 }
 
 std::string encode_mapping(const Mapping& m, bool in_list) {

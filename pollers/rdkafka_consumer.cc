@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -23,6 +24,10 @@ constexpr const char* kConnectionProblem =
     "PROBLEM: Connection error. Please check your event source connection configuration.";
 constexpr int kBlockingCallMs = 10000;
 
+// Set when esmd stops without waiting for the last destroys: librdkafka's threads may still
+// call the log callback while the process exits, and must not log through spdlog then.
+std::atomic<bool> g_quiet{false};
+
 // Applies the settings to conf; on a refusal destroys conf and says which setting.
 template <std::size_t N>
 std::optional<std::string> configure(rd_kafka_conf_t* conf, const std::pair<const char*, std::string> (&settings)[N]) {
@@ -37,6 +42,74 @@ std::optional<std::string> configure(rd_kafka_conf_t* conf, const std::pair<cons
 
 using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
 
+// Destroys librdkafka handles on a thread of its own. rd_kafka_destroy joins librdkafka's
+// threads, which may first wait for a broker's answer to a request in flight; when the broker
+// is esmd's own, its answer needs the I/O threads, so an I/O thread must never wait for it.
+class Reaper {
+ public:
+  // Never destroyed: at exit a destroy still waiting for a cluster that went away is not
+  // waited for, and the thread ends with the process.
+  static Reaper& instance() {
+    static Reaper* r = new Reaper;
+    return *r;
+  }
+
+  void add(std::function<void()> destroy) {
+    {
+      std::lock_guard lk(mu_);
+      jobs_.push_back(std::move(destroy));
+      ++pending_;
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    cv_.notify_all();
+  }
+
+  bool drain(std::chrono::milliseconds limit) {
+    std::unique_lock lk(mu_);
+    return cv_.wait_for(lk, limit, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void run() {
+    std::unique_lock lk(mu_);
+    for (;;) {
+      cv_.wait(lk, [this] { return !jobs_.empty(); });
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      const auto start = std::chrono::steady_clock::now();
+      job();
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+      if (ms.count() >= 1000 && !g_quiet) spdlog::warn("Kafka: a librdkafka handle took {} ms to destroy", ms.count());
+      lk.lock();
+      --pending_;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::size_t pending_ = 0;
+  std::thread thread_;
+};
+
+// What a consumer shares with its assigner thread (under mu). A rebalance callback bumps the
+// generation, so that an assignment resolved for an earlier one is dropped.
+struct AssignJob {
+  std::uint64_t generation;
+  PartitionList parts;
+};
+struct Assigner {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<AssignJob> jobs;
+  std::uint64_t generation = 0;
+  bool running = false;
+  std::atomic<bool> stop{false};               // also read without the lock, between its calls
+  std::atomic<bool> topic_was_missing{false};  // before the first assignment (set by poll)
+};
+
 class RdKafkaConsumer final : public KafkaConsumer {
  public:
   explicit RdKafkaConsumer(KafkaConsumerConfig config) : config_(std::move(config)) {}
@@ -44,15 +117,23 @@ class RdKafkaConsumer final : public KafkaConsumer {
   // that never answered the close): destroyed without leaving the group, which does not wait;
   // the group notices at its session timeout, and what was not committed comes again.
   ~RdKafkaConsumer() override {
-    stop_assigner();
     close_producer();
-    if (!rk_) return;
+    // The assigner may be waiting for the cluster: it is told to stop and joined by the reaper,
+    // before the handle it uses is destroyed.
+    signal_assigner_stop();
+    if (!rk_) {
+      if (assigner_ && assigner_->joinable()) assigner_->join();
+      return;
+    }
     for (rd_kafka_queue_t** q : {&queue_, &close_queue_})
       if (*q) {
         rdkafka().rd_kafka_queue_cb_event_enable(*q, nullptr, nullptr);
         rdkafka().rd_kafka_queue_destroy(*q);
       }
-    rdkafka().rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    Reaper::instance().add([rk = rk_, assigner = std::move(assigner_)] {
+      if (assigner && assigner->joinable()) assigner->join();
+      rdkafka().rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    });
   }
 
   std::optional<std::string> open(std::function<void()> wake) override {
@@ -159,7 +240,8 @@ class RdKafkaConsumer final : public KafkaConsumer {
     if (!close_queue_) {
       // An assignment being resolved ends first (its calls are bounded): it uses the handle.
       if (assigner_busy()) return false;
-      stop_assigner();
+      signal_assigner_stop();
+      if (assigner_ && assigner_->joinable()) assigner_->join();  // idle: it returns at once
       // The last commits first (bounded): serve their answers, dropping what is fetched meanwhile.
       if (commit_in_flight_ || !to_commit_.empty()) {
         if (!close_deadline_) close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -188,7 +270,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
       rdkafka().rd_kafka_queue_destroy(*q);
       *q = nullptr;
     }
-    rdkafka().rd_kafka_destroy(rk_);
+    Reaper::instance().add([rk = rk_] { rdkafka().rd_kafka_destroy(rk); });
     rk_ = nullptr;
     return true;
   }
@@ -214,7 +296,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
     rdkafka().rd_kafka_poll(producer_, 0);  // the purged records' reports free their callbacks
     rdkafka().rd_kafka_queue_cb_event_enable(producer_queue_, nullptr, nullptr);
     rdkafka().rd_kafka_queue_destroy(producer_queue_);
-    rdkafka().rd_kafka_destroy(producer_);
+    Reaper::instance().add([rk = producer_] { rdkafka().rd_kafka_destroy(rk); });
     producer_ = nullptr;
   }
 
@@ -256,6 +338,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
   static void on_queue_event(rd_kafka_t*, void* opaque) { of(opaque).wake_(); }
 
   static void on_log(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    if (g_quiet) return;
     if (level <= 3)
       spdlog::warn("librdkafka {}: {}", fac, buf);
     else
@@ -291,19 +374,23 @@ class RdKafkaConsumer final : public KafkaConsumer {
   static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                            void* opaque) {
     auto& self = of(opaque);
-    std::unique_lock lk(self.assign_mu_);
-    ++self.assign_generation_;  // an assignment still being resolved is stale
+    Assigner& as = *self.assign_;
+    std::unique_lock lk(as.mu);
+    ++as.generation;  // an assignment still being resolved is stale
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       self.problem_.reset();
       self.assigned_once_ = true;
       // Resolving the starting positions asks the cluster (and waits): not on the poller's
       // thread, which is an I/O thread that may also be serving the cluster (esmd's own broker).
-      self.assign_jobs_.push_back(
-          {self.assign_generation_,
+      as.jobs.push_back(
+          {as.generation,
            PartitionList(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy)});
-      if (!self.assigner_.joinable()) self.assigner_ = std::thread([&self] { self.run_assigner(); });
+      if (!self.assigner_)
+        self.assigner_ = std::make_shared<std::thread>([a = self.assign_, rk, config = self.config_] {
+          run_assigner(*a, rk, config);
+        });
       lk.unlock();
-      self.assign_cv_.notify_one();
+      as.cv.notify_one();
       return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
@@ -314,42 +401,44 @@ class RdKafkaConsumer final : public KafkaConsumer {
   // The assigner thread: resolves each assignment's starting positions (blocking calls to the
   // cluster, bounded by kBlockingCallMs each) and assigns it, unless a later rebalance made it
   // stale. rd_kafka_assign may be called outside the rebalance callback: the group waits for it.
-  void run_assigner() {
-    std::unique_lock lk(assign_mu_);
+  // It uses only the shared Assigner, the handle and a copy of the configuration, so that the
+  // consumer may be gone while it finishes (the reaper joins it before destroying the handle).
+  static void run_assigner(Assigner& a, rd_kafka_t* rk, const KafkaConsumerConfig& config) {
+    std::unique_lock lk(a.mu);
     for (;;) {
-      assign_cv_.wait(lk, [this] { return assign_stop_ || !assign_jobs_.empty(); });
-      if (assign_stop_) return;
-      AssignJob job = std::move(assign_jobs_.front());
-      assign_jobs_.pop_front();
-      if (job.generation != assign_generation_) continue;
-      assign_running_ = true;
+      a.cv.wait(lk, [&a] { return a.stop || !a.jobs.empty(); });
+      if (a.stop) return;
+      AssignJob job = std::move(a.jobs.front());
+      a.jobs.pop_front();
+      if (job.generation != a.generation) continue;
+      a.running = true;
       lk.unlock();
-      PartitionList at = resolve_start(rk_, job.parts.get());
+      PartitionList at = resolve_start(a, rk, config, job.parts.get());
       lk.lock();
-      assign_running_ = false;
-      if (job.generation == assign_generation_ && !assign_stop_) rdkafka().rd_kafka_assign(rk_, at.get());
+      a.running = false;
+      if (job.generation == a.generation && !a.stop) rdkafka().rd_kafka_assign(rk, at.get());
     }
   }
 
   bool assigner_busy() {
-    std::lock_guard lk(assign_mu_);
-    return assign_running_ || !assign_jobs_.empty();
+    std::lock_guard lk(assign_->mu);
+    return assign_->running || !assign_->jobs.empty();
   }
 
-  void stop_assigner() {
+  void signal_assigner_stop() {
     {
-      std::lock_guard lk(assign_mu_);
-      assign_stop_ = true;
-      assign_jobs_.clear();
+      std::lock_guard lk(assign_->mu);
+      assign_->stop = true;
+      assign_->jobs.clear();
     }
-    assign_cv_.notify_one();
-    if (assigner_.joinable()) assigner_.join();
+    assign_->cv.notify_one();
   }
 
   // What to assign: the group's committed offsets; where it has none, the starting position,
   // resolved now and committed so that it is taken once (data-plane.md §4, kafka.md B.4).
   // Assigner thread.
-  PartitionList resolve_start(rd_kafka_t* rk, const rd_kafka_topic_partition_list_t* parts) {
+  static PartitionList resolve_start(Assigner& a, rd_kafka_t* rk, const KafkaConsumerConfig& config_,
+                                     const rd_kafka_topic_partition_list_t* parts) {
     PartitionList at(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy);
     if (rd_kafka_resp_err_t e = rdkafka().rd_kafka_committed(rk, at.get(), kBlockingCallMs); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       spdlog::warn("Kafka group {}: committed offsets not read ({}): auto.offset.reset applies", config_.group_id,
@@ -357,7 +446,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
       return PartitionList(rdkafka().rd_kafka_topic_partition_list_copy(parts), rdkafka().rd_kafka_topic_partition_list_destroy);
     }
     PartitionList fresh(rdkafka().rd_kafka_topic_partition_list_new(at->cnt), rdkafka().rd_kafka_topic_partition_list_destroy);
-    for (int i = 0; i < at->cnt && !assign_stop_; ++i) {
+    for (int i = 0; i < at->cnt && !a.stop; ++i) {
       auto& p = at->elems[i];
       if (p.offset >= 0) continue;
       std::int64_t low = 0, high = 0;
@@ -366,7 +455,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
         continue;  // auto.offset.reset applies
       // LATEST is the end of the partition when the mapping began to read; a topic that did not
       // exist then holds only records produced since, so it is read from its start.
-      p.offset = config_.starting_position == "LATEST" && !topic_was_missing_ ? high : low;
+      p.offset = config_.starting_position == "LATEST" && !a.topic_was_missing ? high : low;
       if (config_.starting_position == "AT_TIMESTAMP") {
         PartitionList when(rdkafka().rd_kafka_topic_partition_list_new(1), rdkafka().rd_kafka_topic_partition_list_destroy);
         rdkafka().rd_kafka_topic_partition_list_add(when.get(), p.topic, p.partition)->offset = config_.start_timestamp_ms;
@@ -393,7 +482,7 @@ class RdKafkaConsumer final : public KafkaConsumer {
       if (!unknown_topic_logged_)
         spdlog::warn("Kafka group {}: topic {} does not exist (yet): {}", config_.group_id, config_.topic, what);
       unknown_topic_logged_ = true;
-      if (!assigned_once_) topic_was_missing_ = true;
+      if (!assigned_once_) assign_->topic_was_missing = true;
       return;
     }
     spdlog::warn("Kafka group {}: {}", config_.group_id, what);
@@ -438,27 +527,21 @@ class RdKafkaConsumer final : public KafkaConsumer {
   std::map<std::pair<std::string, int>, std::int64_t> to_commit_;  // next offsets not sent yet
   bool commit_in_flight_ = false;
   std::optional<std::chrono::steady_clock::time_point> close_deadline_;
-  std::atomic<bool> topic_was_missing_{false};  // before the first assignment (read by the assigner)
   bool assigned_once_ = false;
-  // The assigner thread and its work, under assign_mu_. A rebalance callback bumps the
-  // generation, so an assignment resolved for an earlier one is dropped.
-  struct AssignJob {
-    std::uint64_t generation;
-    PartitionList parts;
-  };
-  std::mutex assign_mu_;
-  std::condition_variable assign_cv_;
-  std::deque<AssignJob> assign_jobs_;
-  std::uint64_t assign_generation_ = 0;
-  bool assign_running_ = false;
-  std::atomic<bool> assign_stop_{false};  // also read, without the lock, between the assigner's calls
-  std::thread assigner_;
+  std::shared_ptr<Assigner> assign_ = std::make_shared<Assigner>();
+  std::shared_ptr<std::thread> assigner_;  // started by the first assignment
 };
 
 }  // namespace
 
 std::unique_ptr<KafkaConsumer> make_rdkafka_consumer(const KafkaConsumerConfig& config) {
   return std::make_unique<RdKafkaConsumer>(config);
+}
+
+bool drain_rdkafka_destroys(std::chrono::milliseconds limit) {
+  if (Reaper::instance().drain(limit)) return true;
+  g_quiet = true;
+  return false;
 }
 
 }  // namespace esm::pollers

@@ -70,6 +70,8 @@ void KafkaSource::stop() {
 }
 
 void KafkaSource::release() {
+  if (!pollers::drain_rdkafka_destroys(std::chrono::seconds(5)))
+    spdlog::warn("shutdown: a Kafka consumer was still leaving its cluster after 5 s");
   listener_.reset();
   api_.reset();
   groups_.reset();

@@ -8,6 +8,7 @@ import unittest
 
 from esmd_harness import wait_until
 from kafka_poller_support import KafkaPollerTestCase, OK, kafka_records, values
+from sqs_poller_support import slow
 from kafka_support import confluent_produce, record, unique
 
 MSK_RECORD_KEYS = {"topic", "partition", "offset", "timestamp", "timestampType", "key", "value", "headers"}
@@ -157,6 +158,28 @@ class OneIoThreadTest(KafkaPollerTestCase):
         self.assertNotIn("committed offsets not read", self.esmd.log())
         code, _, err = self.esmd.aws("lambda", "list-event-source-mappings")
         self.assertEqual(code, 0, err)
+
+    def test_deleting_mappings_with_batches_in_flight_leaves_the_api_answering(self):
+        # The consumers are destroyed without leaving their group (a batch is in flight), which
+        # waits for librdkafka's threads: not on the I/O thread, which serves the broker too.
+        topics = [unique(f"one-io-del-{i}") for i in range(3)]
+        for t in topics:
+            self.produce(t, [f"{t}-x"])
+        self.fn.behave(slow(2))
+        uuids = [self.create_msk(t) for t in topics]
+        wait_until(lambda: len(self.fn.calls()) >= 3, timeout=15, message="3 batches in flight")
+        for u in uuids:
+            status, _, body = self.esmd.http("DELETE", f"/2015-03-31/event-source-mappings/{u}")
+            self.assertEqual(status, 202, body)
+            self.mappings.remove(u)
+        slowest = 0.0
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            status, _, _ = self.esmd.http("GET", "/_esmd/health")
+            self.assertEqual(status, 200)
+            slowest = max(slowest, time.monotonic() - started)
+        self.assertLess(slowest, 1.0, "the slowest health answer after the deletes, in seconds")
 
 if __name__ == "__main__":
     unittest.main()

@@ -369,30 +369,12 @@ void write_string_list(JsonOut& w, const std::vector<std::string>& v) {
   w.EndArray();
 }
 
-// "%lld.%03lld" of the seconds and milliseconds, for a time after the epoch.
-void append_epoch_seconds(std::string& out, std::int64_t ms) {
-  if (ms < 0) {
-    out += epoch_seconds(ms);
-    return;
-  }
-  char buf[32];
-  char* p = std::to_chars(buf, buf + 24, ms / 1000).ptr;
-  const auto frac = static_cast<int>(ms % 1000);
-  *p++ = '.';
-  *p++ = static_cast<char>('0' + frac / 100);
-  *p++ = static_cast<char>('0' + frac / 10 % 10);
-  *p++ = static_cast<char>('0' + frac % 10);
-  out.append(buf, p);
-}
-
 }  // namespace
 
 std::string epoch_seconds(std::int64_t ms) {
-  char buf[32];
-  const auto secs = ms / 1000;
-  const auto frac = ms % 1000;
-  std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(secs), static_cast<long long>(frac));
-  return buf;
+  std::string out;
+  append_epoch_seconds(out, ms);
+  return out;
 }
 
 Result<MappingRequest> parse_mapping_request(const std::string& body, bool is_create) {
@@ -764,9 +746,7 @@ void encode_mapping_into(std::string& out, const Mapping& m, bool in_list) {
   w.Key("FunctionArn");
   w.String(m.function_arn);
   w.Key("LastModified");
-  std::string lm;
-  append_epoch_seconds(lm, m.last_modified_ms);
-  w.RawValue(lm);
+  w.RawValue(epoch_seconds(m.last_modified_ms));
   if (m.last_processing_result) {
     w.Key("LastProcessingResult");
     w.String(*m.last_processing_result);

@@ -1,6 +1,7 @@
 #include "core/codec.h"
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -275,6 +276,17 @@ void json_append_escaped(std::string& out, std::string_view s) {
     }
   }
   out.append(s.data() + run, s.size() - run);
+}
+
+void append_epoch_seconds(std::string& out, std::int64_t epoch_ms) {
+  char buf[32];
+  char* end = std::to_chars(buf, buf + 24, epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000).ptr;
+  const int m = static_cast<int>(((epoch_ms % 1000) + 1000) % 1000);
+  *end++ = '.';
+  *end++ = static_cast<char>('0' + m / 100);
+  *end++ = static_cast<char>('0' + m / 10 % 10);
+  *end++ = static_cast<char>('0' + m % 10);
+  out.append(buf, end);
 }
 
 }  // namespace esm

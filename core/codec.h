@@ -4,6 +4,7 @@
 // writer that the hot event writers use instead of a general JSON writer.
 
 #include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,10 @@ void base64_append(std::string& out, std::string_view bytes);
 void json_append_string(std::string& out, std::string_view s);
 // The same without the quotes, for a string written in pieces.
 void json_append_escaped(std::string& out, std::string_view s);
+
+// Epoch seconds with the milliseconds as three decimals, as AWS writes a timestamp in JSON:
+// 1732900800.123 (a time before the epoch is floored: -1 ms is -1.999).
+void append_epoch_seconds(std::string& out, std::int64_t epoch_ms);
 
 // nullopt for input that is not canonical padded base64 (whitespace is not accepted).
 std::optional<std::string> base64_decode(std::string_view text);

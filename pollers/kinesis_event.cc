@@ -26,18 +26,6 @@ std::tm utc(std::int64_t epoch_ms) {
 
 int millis(std::int64_t epoch_ms) { return static_cast<int>(((epoch_ms % 1000) + 1000) % 1000); }
 
-// Epoch seconds with three decimals, as a JSON number: 1732900800.123
-void append_epoch_seconds(std::string& out, std::int64_t ms) {
-  char buf[32];
-  char* end = std::to_chars(buf, buf + 24, ms >= 0 ? ms / 1000 : (ms - 999) / 1000).ptr;
-  const int m = millis(ms);
-  *end++ = '.';
-  *end++ = static_cast<char>('0' + m / 100);
-  *end++ = static_cast<char>('0' + m / 10 % 10);
-  *end++ = static_cast<char>('0' + m % 10);
-  out.append(buf, end);
-}
-
 void raw_records(std::string& out, const std::vector<std::string>& records, std::size_t begin, std::size_t end) {
   out += "[";
   for (std::size_t i = begin; i < end; ++i) {

@@ -37,14 +37,6 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
-// Epoch seconds with the milliseconds as a fraction, e.g. 1732900800.123.
-void append_epoch_seconds(std::string& out, std::int64_t ms) {
-  char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%lld.%03lld", static_cast<long long>(ms / 1000),
-                              static_cast<long long>(ms % 1000));
-  out.append(buf, static_cast<std::size_t>(n));
-}
-
 std::optional<WireError> check_put_record(const Value& in, Puts& puts) {
   Checker c(in);
   c.stream_ref();

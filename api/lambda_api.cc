@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <stdexcept>
 
 #include "api/errors.h"
 #include "core/arn.h"
@@ -271,7 +272,14 @@ Status check_source_rules(const Mapping& m, const MappingRequest& r, bool is_cre
 }
 
 LambdaApi::LambdaApi(storage::DbWorker& db, FunctionRegistry& functions, const Clock& clock, LambdaOptions options)
-    : db_(db), functions_(functions), clock_(clock), options_(std::move(options)) {}
+    : db_(db), functions_(functions), clock_(clock), options_(std::move(options)) {
+  // Every writer of the mappings table goes through this connection, so its watch sees them all.
+  Status watched = db_.run_sync([this](storage::Connection& c) {
+    c.watch_table("mappings", get_cache_.version());
+    return Status::ok();
+  });
+  if (!watched.is_ok()) throw std::runtime_error("cannot watch the mappings table: " + watched.message());
+}
 
 namespace {
 // The path as sent, still percent-encoded. Routes match it, and a segment is decoded only once
@@ -479,11 +487,19 @@ void LambdaApi::run_read(Reply reply, std::function<Response(storage::Connection
 }
 
 void LambdaApi::get(const std::string& uuid, Request& req, Reply reply) {
-  run_read(std::move(reply), [uuid, region = req.region](storage::Connection& c) {
+  // The version is taken before the read: a commit after it makes what the read finds stale.
+  const std::uint64_t version = get_cache_.current();
+  if (auto hit = get_cache_.find(uuid, version, clock_.now_ms())) {
+    if (hit->region != req.region) return reply(lambda_error(not_found(kNotFound)));
+    return reply(json_response(200, std::move(hit->body)));
+  }
+  run_read(std::move(reply), [this, uuid, region = req.region, version](storage::Connection& c) {
     auto m = storage::get_mapping(c, uuid);
     if (!m) return mapping_error(m.status());
+    std::string body = encode_mapping(*m);
+    get_cache_.put(version, uuid, GetCache::Entry{m->region, body, m->settle_at_ms});
     if (m->region != region) return lambda_error(not_found(kNotFound));
-    return json_response(200, encode_mapping(*m));
+    return json_response(200, std::move(body));
   });
 }
 

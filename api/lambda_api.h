@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "api/get_cache.h"
 #include "api/http.h"
 #include "api/mapping_codec.h"
 #include "core/clock.h"
@@ -46,6 +47,8 @@ class LambdaApi {
   // databases); otherwise they run on the DbWorker like every change.
   void set_read_pool(storage::ReadPool* reads) { reads_ = reads; }
   void set_observer(Observer o) { observer_ = std::move(o); }
+  // For tests: how many Gets the cache answered.
+  std::size_t get_cache_hits() const { return get_cache_.hits(); }
 
   // True when the request belongs to these routes.
   static bool matches(const Request& req);
@@ -80,6 +83,7 @@ class LambdaApi {
   LambdaOptions options_;
   SourceDirectory* sources_ = nullptr;
   storage::ReadPool* reads_ = nullptr;
+  GetCache get_cache_;
   Observer observer_;
   // DbWorker thread only: the next settle time, known until a job schedules a transition.
   std::optional<std::int64_t> next_settle_;

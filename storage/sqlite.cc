@@ -380,6 +380,25 @@ void Connection::set_commit_veto(std::function<bool()> veto) {
       db_, [](void* self) -> int { return static_cast<Connection*>(self)->commit_veto_() ? 1 : 0; }, this);
 }
 
+void Connection::watch_table(std::string table, std::atomic<std::uint64_t>& version) {
+  watches_.push_back(Watch{std::move(table), &version});
+  sqlite3_update_hook(
+      db_,
+      [](void* self, int, const char*, const char* changed_table, sqlite3_int64) {
+        for (Watch& w : static_cast<Connection*>(self)->watches_)
+          if (w.table == changed_table) w.changed = true;
+      },
+      this);
+}
+
+void Connection::publish_changes() {
+  for (Watch& w : watches_) {
+    if (!w.changed) continue;
+    w.changed = false;
+    w.version->fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
 std::int64_t Connection::changes() const { return sqlite3_changes(db_); }
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
@@ -393,6 +412,7 @@ Transaction::~Transaction() {
   // A failed ROLLBACK leaves the transaction open; the next BEGIN then fails and the DbWorker
   // refuses work until it recovers, so saying so is all that is left to do here.
   if (Status s = c_.prepare("ROLLBACK").run(); !s.is_ok()) spdlog::error("database: rollback failed: {}", s.message());
+  c_.publish_changes();
 }
 
 Status Transaction::commit() {
@@ -402,6 +422,7 @@ Status Transaction::commit() {
     if (Status r = c_.prepare("ROLLBACK").run(); !r.is_ok())
       spdlog::error("database: rollback after a failed commit failed: {}", r.message());
   }
+  c_.publish_changes();
   return s;
 }
 

@@ -2,6 +2,7 @@
 // The only place that includes sqlite3.h: RAII connection, statement and transaction, and the
 // schema migrations. A Connection is used by one thread at a time; callers serialise.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/status.h"
 
@@ -92,9 +94,26 @@ class Connection {
   // be written. Pass nullptr to remove it.
   void set_commit_veto(std::function<bool()> veto);
 
+  // Versions a table for readers that cache what they read (another connection, another
+  // thread): version grows by one after each transaction of this connection (Transaction,
+  // committed or rolled back) that inserted, updated or deleted a row of table. A reader takes
+  // the version before it reads and may keep using what it read while the version is unchanged:
+  // the bump follows the COMMIT, so a version taken after it never meets the old rows. Seen
+  // through SQLite's update hook, so only rowid tables, and not a DELETE without WHERE (the
+  // truncate optimisation); call before the connection is shared.
+  void watch_table(std::string table, std::atomic<std::uint64_t>& version);
+  // Bumps the version of every watched table changed since the last call (Transaction does).
+  void publish_changes();
+
  private:
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  struct Watch {
+    std::string table;
+    std::atomic<std::uint64_t>* version;
+    bool changed = false;
+  };
+  std::vector<Watch> watches_;
   // Looked up by string_view: a statement prepared from a literal builds no std::string.
   struct SqlHash {
     using is_transparent = void;

@@ -16,6 +16,7 @@
 
 #include "api/lambda_api.h"
 #include "core/uuid.h"
+#include "storage/mapping_store.h"
 #include "storage/sqlite.h"
 #include "tests/fakes/fake_clock.h"
 
@@ -140,6 +141,7 @@ class Harness {
 
   FakeClock& clock() { return clock_; }
   LambdaApi& api() { return *api_; }
+  storage::DbWorker& worker() { return *worker_; }
   FunctionRegistry& functions() { return functions_; }
 
  private:
@@ -365,6 +367,35 @@ TEST_CASE("a delete answers the full configuration in Deleting and the mapping i
   check_error(h.call("GET", "/2017-03-31/tags/" + arn), 404, "ResourceNotFoundException",
               R"({"Type":"User","Message":"Event source mapping not found: )" + arn + "\"}");
   CHECK(h.wait_for_event("removed"));
+}
+
+TEST_CASE("a Get answered from the cache sees every write to the mappings table, whoever made it") {
+  Harness h(0);
+  const std::string uuid = h.create_sqs();
+  REQUIRE(h.state_of(uuid) == "Enabled");  // settled in that Get's group, so not kept
+  REQUIRE(h.get(uuid).status == 200);
+  const std::size_t hits = h.api().get_cache_hits();
+  CHECK(parse_json(h.get(uuid).body).str("BatchSize") == "<absent>");  // a number, not a string
+  CHECK(h.api().get_cache_hits() == hits + 1);
+  // An Update through the API.
+  REQUIRE(h.update(uuid, R"({"BatchSize":7})").status == 202);
+  CHECK(parse_json(h.get(uuid).body)["BatchSize"].GetInt() == 7);
+  // A write that is no API request: a poller's LastProcessingResult, on the worker.
+  REQUIRE(h.worker()
+              .run_sync([&](storage::Connection& c) { return storage::set_last_processing_result(c, uuid, "OK"); })
+              .is_ok());
+  CHECK(parse_json(h.get(uuid).body).str("LastProcessingResult") == "OK");
+  const std::size_t before = h.api().get_cache_hits();
+  CHECK(parse_json(h.get(uuid).body).str("LastProcessingResult") == "OK");
+  CHECK(h.api().get_cache_hits() == before + 1);
+  // A cached mapping is still scoped to its region.
+  check_error(h.call("GET", "/2015-03-31/event-source-mappings/" + uuid, {}, "eu-west-1"), 404,
+              "ResourceNotFoundException", kNotFoundBody);
+  // And a deleted one is gone.
+  REQUIRE(h.remove(uuid).status == 202);
+  h.settle();
+  REQUIRE(h.wait_for_event("removed"));
+  check_error(h.get(uuid), 404, "ResourceNotFoundException", kNotFoundBody);
 }
 
 TEST_CASE("unknown UUIDs, well-formed or not, answer 404 ResourceNotFoundException") {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -36,6 +37,42 @@ std::int64_t count(Connection& c, const std::string& table) {
 }
 
 }  // namespace
+
+TEST_CASE("a watched table's version grows after each transaction that changed it, not before") {
+  auto c = open_memory();
+  REQUIRE(c->exec("CREATE TABLE a(x); CREATE TABLE b(x)").is_ok());
+  std::atomic<std::uint64_t> v{0};
+  c->watch_table("a", v);
+  {
+    Transaction tx(*c);
+    REQUIRE(c->exec("INSERT INTO a VALUES(1)").is_ok());
+    CHECK(v == 0);  // a reader may still read the old rows
+    REQUIRE(tx.commit().is_ok());
+  }
+  CHECK(v == 1);
+  {
+    Transaction tx(*c);
+    REQUIRE(c->exec("INSERT INTO b VALUES(1)").is_ok());
+    REQUIRE(tx.commit().is_ok());
+  }
+  CHECK(v == 1);
+  {
+    Transaction tx(*c);
+    REQUIRE(c->exec("UPDATE a SET x = 2").is_ok());
+  }  // rolled back: a reader inside the transaction may have seen its rows
+  CHECK(v == 2);
+  {
+    Transaction tx(*c);
+    REQUIRE(c->exec("DELETE FROM a WHERE x = 1").is_ok());
+    REQUIRE(tx.commit().is_ok());
+  }
+  CHECK(v == 3);
+  {
+    Transaction tx(*c);
+    REQUIRE(tx.commit().is_ok());
+  }
+  CHECK(v == 3);
+}
 
 TEST_CASE("a database that cannot be opened is an internal error naming the path") {
   auto c = Connection::open("/nonexistent-esmd-dir/sub/esmd.sqlite3", Durability::kFull);

@@ -219,10 +219,12 @@ void SqsPoller::delete_messages(std::vector<std::string> receipts) {
        receipts = std::move(receipts)](storage::Connection& c) -> storage::DbWorker::Done {
         sqs::Queue* q = queues->find_by_arn(arn);
         if (!q) return nullptr;
-        for (const auto& h : receipts)
-          // A message whose receipt went stale (visibility expired, queue purged) comes again.
-          if (auto r = queues->delete_message(c, *q, h); !r)
-            spdlog::debug("mapping {}: message not deleted: {}", uuid, sqs::kind_name(r.error().kind));
+        // A message whose receipt went stale (visibility expired, queue purged) comes again.
+        auto r = queues->delete_messages(c, *q, receipts);
+        if (!r)
+          spdlog::warn("mapping {}: messages not deleted: {}", uuid, sqs::kind_name(r.error().kind));
+        else if (*r > 0)
+          spdlog::debug("mapping {}: {} messages not deleted (their receipts went stale)", uuid, *r);
         return nullptr;
       },
       nullptr);

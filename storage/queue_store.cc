@@ -171,6 +171,12 @@ Status delete_message_row(Connection& c, std::int64_t rowid) {
   return st.run();
 }
 
+Status delete_message_range(Connection& c, std::int64_t first, std::int64_t last) {
+  Statement& st = c.prepare("DELETE FROM sqs_messages WHERE rowid BETWEEN ? AND ?");
+  st.bind(1, first).bind(2, last);
+  return st.run();
+}
+
 Status delete_message_rows_of(Connection& c, std::int64_t queue_id) {
   Statement& st = c.prepare("DELETE FROM sqs_messages WHERE queue_id = ?");
   st.bind(1, queue_id);

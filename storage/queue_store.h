@@ -81,6 +81,8 @@ Status update_message_receive(Connection& c, std::int64_t rowid, std::int64_t vi
                               std::int64_t first_receive_ms, int receive_count);
 Status update_message_visible_at(Connection& c, std::int64_t rowid, std::int64_t visible_at_ms);
 Status delete_message_row(Connection& c, std::int64_t rowid);
+// Every row from first to last (rowids, both included): one statement for a run of messages.
+Status delete_message_range(Connection& c, std::int64_t first, std::int64_t last);
 Status delete_message_rows_of(Connection& c, std::int64_t queue_id);
 Result<std::int64_t> count_message_rows(Connection& c, std::int64_t queue_id);
 

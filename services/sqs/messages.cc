@@ -334,6 +334,38 @@ Expected<void, Error> QueueEngine::delete_message(Connection& c, Queue& q, const
   return {};
 }
 
+Expected<std::size_t, Error> QueueEngine::delete_messages(Connection& c, Queue& q,
+                                                         const std::vector<std::string>& receipt_handles) {
+  db_.assert_on_worker();
+  std::vector<std::int64_t> rowids;
+  rowids.reserve(receipt_handles.size());
+  std::size_t missed = 0;
+  bool unlocks_group = false;
+  for (const auto& h : receipt_handles) {
+    auto r = decode_receipt(q, h);
+    if (!r || *r == nullptr) {
+      ++missed;
+      continue;
+    }
+    unlocks_group = unlocks_group || (q.fifo && (*r)->in_flight);
+    rowids.push_back((*r)->rowid);
+  }
+  std::sort(rowids.begin(), rowids.end());
+  rowids.erase(std::unique(rowids.begin(), rowids.end()), rowids.end());
+  // Every row of a run [first, last] is one of these messages, so the range names no other row.
+  for (std::size_t i = 0; i < rowids.size();) {
+    std::size_t j = i + 1;
+    while (j < rowids.size() && rowids[j] == rowids[j - 1] + 1) ++j;
+    Status s = j - i == 1 ? storage::delete_message_row(c, rowids[i])
+                          : storage::delete_message_range(c, rowids[i], rowids[j - 1]);
+    if (!s.is_ok()) return Error::internal(s);
+    for (std::size_t k = i; k < j; ++k) q.remove(rowids[k]);
+    i = j;
+  }
+  if (unlocks_group && !q.waiters.empty()) touch(q);
+  return missed;
+}
+
 Expected<void, Error> QueueEngine::change_visibility(Connection& c, Queue& q, const std::string& receipt_handle,
                                                      int timeout_s, std::int64_t now_ms) {
   db_.assert_on_worker();

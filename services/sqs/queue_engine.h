@@ -69,6 +69,10 @@ class QueueEngine {
   void receive(Connection& c, Queue& q, const ReceiveOptions& opt, std::int64_t now_ms, ReceiveCallback cb);
   // Deleting a message that is already gone succeeds, as in SQS.
   Expected<void, Error> delete_message(Connection& c, Queue& q, const std::string& receipt_handle);
+  // A poller's delivered batch: deletes the messages these handles name, a run of consecutive
+  // rowids with one statement. Returns how many handles were invalid or named a message that
+  // is gone (a stale receipt, a purge): those messages, if any, come again.
+  Expected<std::size_t, Error> delete_messages(Connection& c, Queue& q, const std::vector<std::string>& receipt_handles);
   Expected<void, Error> change_visibility(Connection& c, Queue& q, const std::string& receipt_handle, int timeout_s,
                                           std::int64_t now_ms);
   // kPurgeQueueInProgress within kPurgeIntervalMs of the queue's last purge.

@@ -83,6 +83,7 @@ class LambdaApi {
   LambdaOptions options_;
   SourceDirectory* sources_ = nullptr;
   storage::ReadPool* reads_ = nullptr;
+  // Its version is bumped by the DbWorker's connection: the DbWorker stops before this goes.
   GetCache get_cache_;
   Observer observer_;
   // DbWorker thread only: the next settle time, known until a job schedules a transition.

@@ -100,7 +100,8 @@ class Connection {
   // the version before it reads and may keep using what it read while the version is unchanged:
   // the bump follows the COMMIT, so a version taken after it never meets the old rows. Seen
   // through SQLite's update hook, so only rowid tables, and not a DELETE without WHERE (the
-  // truncate optimisation); call before the connection is shared.
+  // truncate optimisation); call before the connection is shared. version must outlive every
+  // transaction of the connection (its owner stops the DbWorker first).
   void watch_table(std::string table, std::atomic<std::uint64_t>& version);
   // Bumps the version of every watched table changed since the last call (Transaction does).
   void publish_changes();

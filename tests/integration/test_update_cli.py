@@ -109,6 +109,24 @@ class UpdateCliTest(ErrorAssertions, unittest.TestCase):
         self.assertEqual(got["BatchSize"], 8)
         self.assertGreater(got["LastModified"], before)
 
+    def test_a_get_right_after_each_update_answers_the_new_configuration(self):
+        # Gets are answered from a cache of encoded mappings (api/get_cache): every acknowledged
+        # Update must still be seen by the next Get, through the real CLI, each time.
+        uuid = self.sqs_mapping()
+        self.assertEqual(self.get(uuid)["BatchSize"], 10)
+        for size in (3, 7, 2, 9):
+            self.assertEqual(self.update(uuid, "--batch-size", str(size))["BatchSize"], size)
+            rc, out, err = self.esmd.aws("lambda", "get-event-source-mapping", "--uuid", uuid)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(out["BatchSize"], size)
+            self.assertEqual(self.get(uuid)["BatchSize"], size)
+        rc, out, err = self.esmd.aws("lambda", "delete-event-source-mapping", "--uuid", uuid)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out["State"], "Deleting")
+        rc, out, err = self.esmd.aws("lambda", "get-event-source-mapping", "--uuid", uuid)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("ResourceNotFoundException", err)
+
     # -- SQS ---------------------------------------------------------------------------------
     def test_sqs_options_function_enabled_batching_filters_response_types_scaling_kms_metrics(self):
         uuid = self.sqs_mapping()

@@ -280,8 +280,15 @@ void json_append_escaped(std::string& out, std::string_view s) {
 
 void append_epoch_seconds(std::string& out, std::int64_t epoch_ms) {
   char buf[32];
-  char* end = std::to_chars(buf, buf + 24, epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000).ptr;
-  const int m = static_cast<int>(((epoch_ms % 1000) + 1000) % 1000);
+  char* end = buf;
+  // The magnitude, unsigned: -1 ms is -0.001 (and INT64_MIN has no positive int64).
+  std::uint64_t ms = static_cast<std::uint64_t>(epoch_ms);
+  if (epoch_ms < 0) {
+    *end++ = '-';
+    ms = ~ms + 1;
+  }
+  end = std::to_chars(end, buf + 24, ms / 1000).ptr;
+  const auto m = static_cast<int>(ms % 1000);
   *end++ = '.';
   *end++ = static_cast<char>('0' + m / 100);
   *end++ = static_cast<char>('0' + m / 10 % 10);

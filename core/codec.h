@@ -27,7 +27,7 @@ void json_append_string(std::string& out, std::string_view s);
 void json_append_escaped(std::string& out, std::string_view s);
 
 // Epoch seconds with the milliseconds as three decimals, as AWS writes a timestamp in JSON:
-// 1732900800.123 (a time before the epoch is floored: -1 ms is -1.999).
+// 1732900800.123 (a time before the epoch has its sign: -1 ms is -0.001).
 void append_epoch_seconds(std::string& out, std::int64_t epoch_ms);
 
 // nullopt for input that is not canonical padded base64 (whitespace is not accepted).

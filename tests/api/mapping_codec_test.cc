@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -516,6 +517,9 @@ TEST_CASE("LastModified is epoch seconds with a three-digit millisecond fraction
   CHECK(epoch_seconds(1'732'900'705'000) == "1732900705.000");
   CHECK(epoch_seconds(5) == "0.005");
   CHECK(epoch_seconds(0) == "0.000");
+  CHECK(epoch_seconds(-1) == "-0.001");
+  CHECK(epoch_seconds(-1'500) == "-1.500");
+  CHECK(epoch_seconds(INT64_MIN) == "-9223372036854775.808");
 }
 
 TEST_CASE("LastModified is written as a JSON number, not a string") {

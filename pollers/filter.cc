@@ -2,13 +2,18 @@
 
 #include <arpa/inet.h>
 #include <locale.h>
+#include <rapidjson/encodedstream.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 #include <spdlog/spdlog.h>
 #include <wctype.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -19,61 +24,69 @@ namespace {
 using rapidjson::Value;
 
 // Iterative: a payload of a million nested brackets must not exhaust a poller thread's stack.
-constexpr unsigned kParseFlags = rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+// Numbers reach the handler as text (see JsonToDom).
+constexpr unsigned kParseFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag;
 
-// RapidJSON 1.1.0's full-precision strtod normalises a zero significand with clz(0), which is
-// undefined: 0e-100 parsed as 1.01e31 (found by fuzz/filter.cc), and so did a zero with 23 or
-// more fraction digits. A zero is zero whatever its fraction and exponent, so each zero with
-// either, as RapidJSON would read it, becomes "0.0" padded with spaces in a copy of the text
-// (made only when there is one): 0e-100 -> "0.0   "; other text is parsed as is.
-std::string_view without_long_zeros(std::string_view json, std::string& copy) {
-  auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  const std::size_t n = json.size();
-  bool copied = false;
-  bool in_string = false;
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      continue;
-    }
-    if (!digit(c)) continue;
-    if (c != '0' || (i > 0 && digit(json[i - 1]))) {  // not a number starting with 0: skip its digits
-      while (i + 1 < n && digit(json[i + 1])) ++i;
-      continue;
-    }
-    // A 0 as RapidJSON reads a number from it: 0, then .digits, then e[+-]digits.
-    std::size_t k = i + 1;
-    bool zero = true;
-    if (k < n && json[k] == '.') {
-      std::size_t f = k + 1;
-      for (; f < n && digit(json[f]); ++f)
-        if (json[f] != '0') zero = false;
-      if (f == k + 1) continue;  // "0." is refused before any conversion
-      k = f;
-    }
-    if (zero && k < n && (json[k] == 'e' || json[k] == 'E')) {
-      std::size_t e = k + 1;
-      if (e < n && (json[e] == '+' || json[e] == '-')) ++e;
-      const std::size_t digits = e;
-      while (e < n && digit(json[e])) ++e;
-      if (e > digits) k = e;
-    }
-    if (zero && k - i > 3) {
-      if (!copied) copy.assign(json.data(), json.size());
-      copied = true;
-      copy[i + 1] = '.';
-      copy[i + 2] = '0';
-      for (std::size_t x = i + 3; x < k; ++x) copy[x] = ' ';
-    }
-    i = k - 1;
+// A JSON number's value, correctly rounded. The filter compares numbers only by value, so each
+// is a double. An integer of up to 18 digits is exact in int64 and rounded once to double;
+// anything else goes through std::from_chars, and strtod under the "C" locale when from_chars
+// finds it out of range (strtod then gives the infinity or the underflowed value).
+double number_value(std::string_view token) {
+  const bool minus = !token.empty() && token[0] == '-';
+  const std::string_view digits = token.substr(minus ? 1 : 0);
+  if (digits.size() <= 18 &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    std::int64_t v = 0;
+    for (char c : digits) v = v * 10 + (c - '0');
+    return static_cast<double>(minus ? -v : v);
   }
-  return copied ? std::string_view(copy) : json;
+  double d = 0;
+  const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
+  if (ec == std::errc() && end == token.data() + token.size()) return d;
+  static const locale_t c_numeric = newlocale(LC_NUMERIC_MASK, "C", static_cast<locale_t>(nullptr));
+  const std::string copy(token);
+  return c_numeric ? strtod_l(copy.c_str(), nullptr, c_numeric) : std::strtod(copy.c_str(), nullptr);
+}
+
+// RapidJSON's events into a Document, with each number converted by number_value() rather than
+// by RapidJSON 1.1.0's full-precision strtod, which normalises a zero significand with clz(0),
+// undefined behaviour that fuzz/filter.cc found twice: a zero with an exponent or 23 or more
+// fraction digits (0e-100 parsed as 1.01e31), and digits that begin 18446744073709551615 then a
+// digit from 5, whose rounding wraps the significand to zero
+// (0.0000000184467440737095516158 aborted in sanitizer builds). RapidJSON still checks the
+// grammar, and refuses an exponent too large for a double.
+struct JsonToDom {
+  rapidjson::Document& doc;
+
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned u) { return doc.Uint(u); }
+  bool Int64(std::int64_t i) { return doc.Int64(i); }
+  bool Uint64(std::uint64_t u) { return doc.Uint64(u); }
+  bool Double(double d) { return doc.Double(d); }
+  bool RawNumber(const char* s, rapidjson::SizeType n, bool) { return doc.Double(number_value({s, n})); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+  bool StartObject() { return doc.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType members) { return doc.EndObject(members); }
+  bool StartArray() { return doc.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return doc.EndArray(elements); }
+};
+
+// Parses `json` into `doc` as Document::Parse would; false on malformed JSON.
+bool parse_json(rapidjson::Document& doc, std::string_view json) {
+  bool ok = false;
+  auto generate = [&](rapidjson::Document& d) {
+    rapidjson::MemoryStream ms(json.data(), json.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> is(ms);
+    rapidjson::Reader reader;
+    JsonToDom handler{d};
+    ok = !reader.Parse<kParseFlags>(is, handler).IsError();
+    return ok;
+  };
+  doc.Populate(generate);
+  return ok;
 }
 
 // EventBridge rejects patterns whose $or alternatives multiply out past 1000 (filtering.md §9.6).
@@ -1069,10 +1082,7 @@ std::string pattern_error(const std::string& pattern, Program& program) {
   if (pattern.empty()) return "empty pattern";
   if (code_points(pattern) > kMaxPatternChars) return "pattern longer than 4096 characters";
   rapidjson::Document d;
-  std::string fixed;
-  const std::string_view text = without_long_zeros(pattern, fixed);
-  d.Parse<kParseFlags>(text.data(), text.size());
-  if (d.HasParseError()) return "malformed JSON";
+  if (!parse_json(d, pattern)) return "malformed JSON";
   if (!d.IsObject()) return "the pattern is not a JSON object";
   std::string why;
   std::vector<Alternative> alts;
@@ -1151,21 +1161,13 @@ void set_payload_view(Value& view, std::string_view key, std::string_view payloa
   if (payload.data() == nullptr) payload = std::string_view("", 0);
   Value name(key.data(), static_cast<rapidjson::SizeType>(key.size()), alloc);
   rapidjson::Document parsed(&alloc);
-  std::string fixed;
-  const std::string_view text = without_long_zeros(payload, fixed);
-  parsed.Parse<kParseFlags>(text.data(), text.size());
-  if (parsed.HasParseError()) {
+  if (!parse_json(parsed, payload)) {
     view.AddMember(name, Value(payload.data(), static_cast<rapidjson::SizeType>(payload.size()), alloc), alloc);
   } else {
     view.AddMember(name, static_cast<Value&>(parsed).Move(), alloc);
   }
 }
 
-bool parse_for_filter(rapidjson::Document& doc, std::string_view json) {
-  std::string fixed;
-  const std::string_view text = without_long_zeros(json, fixed);
-  doc.Parse<kParseFlags>(text.data(), text.size());
-  return !doc.HasParseError();
-}
+bool parse_for_filter(rapidjson::Document& doc, std::string_view json) { return parse_json(doc, json); }
 
 }  // namespace esm::pollers

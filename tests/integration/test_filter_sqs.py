@@ -157,6 +157,20 @@ class FilterCliTest(PollerTestCase):
         self.assertEqual(sorted(bodies), sorted(good_bodies))
         self.assertEqual(self.counts(url), (0, 0))
 
+    def test_numbers_longer_than_a_64_bit_significand_keep_their_value(self):
+        # Digits beginning 18446744073709551615 then a digit from 5 wrapped RapidJSON 1.1.0's
+        # full-precision significand to zero: such a number in a pattern or a body took an
+        # arbitrary value (-2.5e255 for 18446744073709551615.9). esmd converts numbers itself.
+        url, arn = self.make_queue()
+        tiny = {"body": {"n": [{"numeric": [">", 1.8e-8, "<", 1.9e-8]}]}}
+        exact = '{"body": {"m": [0.00000001844674407370955161584467440]}}'
+        self.cli_create(arn, "--batch-size", "10", "--filter-criteria", criteria(tiny, exact))
+        good = ['{"n": 0.00000001844674407370955161584467440}', '{"m": 1.84467440737095516158446744e-8}']
+        bad = ['{"n": 18446744073709551615.9}', '{"m": 184467440737095516159}', '{"n": -0.0000000184467440737095516159}']
+        bodies = self.delivered_after(url, good + bad, good)
+        self.assertEqual(sorted(bodies), sorted(good))
+        self.assertEqual(self.counts(url), (0, 0))
+
     def test_filtered_fifo_messages_are_deleted_and_their_group_moves_on(self):
         url, arn = self.make_queue(fifo=True)
         self.cli_create(arn, "--batch-size", "1", "--filter-criteria", criteria({"body": {"keep": [True]}}))
@@ -229,6 +243,9 @@ class FilterCliTest(PollerTestCase):
             '{"a": [{"wildcard": "a**b"}]}',
             '{"$or": [{"a": [1]}]}',
             '{"a": ["' + "x" * 4096 + '"]}',        # over 4096 characters
+            # The number fuzz/filter.cc found (its digits wrapped RapidJSON's significand), then
+            # text that is not JSON.
+            '0.00000001844674407370955161584467440\u00fd',
         ]
         for pattern in invalid:
             with self.subTest(pattern=pattern[:60]):

@@ -628,6 +628,46 @@ TEST_CASE("zeros written with an exponent are zero, in events, payloads and patt
   CHECK(view["body"]["n"].GetDouble() == 0.0);
 }
 
+// Found by fuzz/filter.cc: RapidJSON 1.1.0's full-precision parser rounded the significand
+// 18446744073709551615 up to zero and normalised it with clz(0) (an abort in sanitizer builds, an
+// undefined value otherwise). Numbers are now converted by esmd, correctly rounded.
+TEST_CASE("digits that overflow RapidJSON's 64-bit significand keep their value") {
+  const std::string crash = "0.00000001844674407370955161584467440";
+  CHECK(run({R"({"n": [{"numeric": [">", 1.8e-8, "<", 1.9e-8]}]})"}, R"({"n": )" + crash + "}"));
+  CHECK(run({R"({"n": [)" + crash + "]}"}, R"({"n": 1.844674407370955161584467440e-8})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 18446744073709551616]}]})"}, R"({"n": 184467440737095516159e-1})"));
+  CHECK(run({R"({"n": [{"numeric": ["<", 0]}]})"}, R"({"n": -18446744073709551615.5})"));
+  // The fuzzer's input: the number, then bytes that are not JSON. Refused, not a crash.
+  const std::string tail("\xff\xfd\x00\x00\x00\xff\xff\x00\xff", 9);
+  CHECK(filter_pattern_error(crash + tail) == "malformed JSON");
+  rapidjson::Document view(rapidjson::kObjectType);
+  set_payload_view(view, "body", R"({"n": 18446744073709551615.9})", view.GetAllocator());
+  REQUIRE(view["body"]["n"].IsNumber());
+  CHECK(view["body"]["n"].GetDouble() == 18446744073709551616.0);
+}
+
+// Numbers as RapidJSON's grammar reads them, with values from the C library: big, tiny and
+// negative zero, long integers, and an exponent too big for a double (refused, as before).
+TEST_CASE("numbers keep their values at the edges of a double") {
+  CHECK(run({R"({"n": [{"numeric": [">", 1e308]}]})"}, R"({"n": 1.5e308})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, R"({"n": 1e-400})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, R"({"n": -0})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 0]}]})"}, R"({"n": -0.0e5})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 5e-324]}]})"}, R"({"n": 4.9406564584124654e-324})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", 123456789012345678]}]})"}, R"({"n": 123456789012345678})"));
+  CHECK(run({R"({"n": [{"numeric": ["=", -9007199254740993]}]})"}, R"({"n": -9007199254740992})"));
+  CHECK(run({R"({"n": [0.1]})"}, R"({"n": 1e-1})"));
+  CHECK(run({R"({"n": [0.1]})"}, R"({"n": 0.10000000000000001e0})"));
+  CHECK_FALSE(run({R"({"n": [0.1]})"}, R"({"n": 0.1000000000000001})"));
+  CHECK(filter_pattern_error(R"({"n": [1e400]})") == "malformed JSON");
+  rapidjson::Document d;
+  CHECK_FALSE(parse_for_filter(d, R"({"n": 1e400})"));
+  CHECK_FALSE(parse_for_filter(d, R"({"n": 01})"));
+  CHECK_FALSE(parse_for_filter(d, R"({"n": 1.})"));
+  REQUIRE(parse_for_filter(d, R"({"n": 0.30000000000000004})"));
+  CHECK(d["n"].GetDouble() == 0.1 + 0.2);
+}
+
 // Found by fuzz/filter.cc: an empty std::string_view (no data pointer) hit RapidJSON's
 // assertion on a null string in debug and sanitizer builds.
 TEST_CASE("an empty payload view without data is the empty string") {

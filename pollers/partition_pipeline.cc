@@ -533,7 +533,7 @@ std::optional<std::string> PartitionPipeline::window_json(const PartitionState& 
 }
 
 std::int64_t PartitionPipeline::checkpoint_position(const PartitionState& p) {
-  std::int64_t pos = p.unfinished.empty() ? p.read_from : *p.unfinished.begin();
+  std::int64_t pos = p.unfinished.empty() ? p.read_from : p.unfinished.first();
   if (!p.held.empty()) pos = std::min(pos, *p.held.begin());
   return pos;
 }

@@ -58,6 +58,7 @@
 #include "core/scheduler.h"
 #include "pollers/failure_destination.h"
 #include "pollers/partition_source.h"
+#include "pollers/position_set.h"
 #include "pollers/poller_base.h"
 #include "pollers/stream_policy.h"
 
@@ -109,7 +110,7 @@ class PartitionPipeline final : public PollerBase {
     std::int64_t read_from = 0;
     bool reading = false;
     bool caught_up = false;  // the last read reached the partition's end
-    std::set<std::int64_t> unfinished;  // positions read and not finished
+    PositionSet unfinished;  // positions read and not finished
     // Given-up records whose failure record is not committed yet: the checkpoint stays below.
     std::multiset<std::int64_t> held;
     std::size_t buffered_bytes = 0;  // event JSON of the unfinished records

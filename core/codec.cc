@@ -1,8 +1,8 @@
 #include "core/codec.h"
 
 #include <algorithm>
-#include <charconv>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -190,12 +190,21 @@ void base64_append(std::string& out, std::string_view in) {
   char* p = out.data() + at;
   const auto* b = reinterpret_cast<const unsigned char*>(in.data());
   std::size_t i = 0;
+  // Two characters per lookup: 12 bits index a table of character pairs (8 KiB), so three
+  // bytes cost two lookups instead of four (a Kinesis record's data in every event).
+  static constexpr auto kPairs = [] {
+    std::array<char, 2 * 4096> t{};
+    for (std::size_t v = 0; v < 4096; ++v) {
+      t[2 * v] = kB64[v >> 6];
+      t[2 * v + 1] = kB64[v & 63];
+    }
+    return t;
+  }();
   for (; i + 2 < in.size(); i += 3) {
     const std::uint32_t n = (static_cast<std::uint32_t>(b[i]) << 16) | (static_cast<std::uint32_t>(b[i + 1]) << 8) | b[i + 2];
-    *p++ = kB64[(n >> 18) & 63];
-    *p++ = kB64[(n >> 12) & 63];
-    *p++ = kB64[(n >> 6) & 63];
-    *p++ = kB64[n & 63];
+    std::memcpy(p, &kPairs[2 * (n >> 12)], 2);
+    std::memcpy(p + 2, &kPairs[2 * (n & 0xFFF)], 2);
+    p += 4;
   }
   if (i < in.size()) {
     std::uint32_t n = static_cast<std::uint32_t>(b[i]) << 16;

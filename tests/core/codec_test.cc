@@ -43,6 +43,15 @@ TEST_CASE("base64 round-trips every length and refuses non-canonical text") {
     CHECK(*dec == bytes);
   }
   CHECK(base64_encode("hello!!") == "aGVsbG8hIQ==");
+  // Every 12-bit value of the pair table, against RFC 4648's alphabet one sextet at a time.
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // (Each value appears once as the high half and once, through the xor, as the low half.)
+  for (unsigned v = 0; v < (1u << 12); ++v) {
+    const unsigned n = (v << 12) | (v ^ 0xA5A);
+    const std::string three{static_cast<char>(n >> 16), static_cast<char>(n >> 8 & 0xFF), static_cast<char>(n & 0xFF)};
+    const std::string want{alphabet[n >> 18], alphabet[n >> 12 & 63], alphabet[n >> 6 & 63], alphabet[n & 63]};
+    REQUIRE(base64_encode(three) == want);
+  }
   CHECK_FALSE(base64_decode("abc"));
   CHECK_FALSE(base64_decode("ab=c"));
   CHECK_FALSE(base64_decode("a*bc"));

@@ -389,22 +389,24 @@ bool PartitionPipeline::form_batch(PartitionState& p, Lane& lane) {
   if (!lane.queue.empty()) lane.queued_since_ms = now;
   std::vector<std::int64_t> arrivals;
   std::vector<std::string> jsons;
-  std::vector<std::string> ids;
   arrivals.reserve(take);
   jsons.reserve(take);
-  ids.reserve(take);
   for (auto& r : records) {
     arrivals.push_back(r.rec.arrival_ms);
     jsons.push_back(std::move(r.json));
-    ids.push_back(r.rec.id);
   }
   // Records past the source's retention are trimmed and given up as RecordAgeExceeded, so with
   // the defaults (retry and age unlimited) a failing batch still ends (§3.2).
   RetryConfig rc{config().maximum_retry_attempts.value_or(-1), config().maximum_record_age_s.value_or(-1),
                  config().bisect_on_error.value_or(false), p.retention_s};
-  lane.active.emplace(Active{std::move(records), std::move(jsons), std::move(ids),
+  lane.active.emplace(Active{std::move(records), std::move(jsons), {},
                              BatchRun(std::move(arrivals), rc, final_invoke), 0, 0, 0, false, final_invoke,
                              window_start, std::nullopt});
+  // Views of the ids where they now stay: the batch's records are not moved again while it
+  // is active (a copy of each 56-digit sequence number cost an allocation a record).
+  Active& a = *lane.active;
+  a.ids.reserve(a.records.size());
+  for (const Record& r : a.records) a.ids.emplace_back(r.rec.id);
   return true;
 }
 

@@ -52,6 +52,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mapping.h"
@@ -84,7 +85,7 @@ class PartitionPipeline final : public PollerBase {
   struct Active {
     std::vector<Record> records;
     std::vector<std::string> jsons;
-    std::vector<std::string> ids;
+    std::vector<std::string_view> ids;  // records[i].rec.id, for ReportBatchItemFailures
     BatchRun run;
     std::size_t finished = 0;        // records [0, finished) marked finished
     std::size_t begin = 0, end = 0;  // the range being invoked

@@ -69,7 +69,7 @@ Judgement judge_item_failures(const InvokeOutcome& outcome, bool report_item_fai
 }
 
 Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
-                             const std::vector<std::string>& seqs, std::size_t begin, std::size_t end) {
+                             const std::vector<std::string_view>& seqs, std::size_t begin, std::size_t end) {
   return judge_item_failures(outcome, report_item_failures, end,
                              [&](const rapidjson::Value& id) -> std::optional<std::size_t> {
     if (!id.IsString() || id.GetStringLength() == 0) return std::nullopt;
@@ -77,8 +77,8 @@ Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_fail
     // Sequence numbers of one shard increase and have one length: binary search by string.
     auto first = seqs.begin() + static_cast<std::ptrdiff_t>(begin);
     auto last = seqs.begin() + static_cast<std::ptrdiff_t>(end);
-    auto pos = std::lower_bound(first, last, sid, [](const std::string& a, std::string_view b) {
-      return a.size() != b.size() ? a.size() < b.size() : std::string_view(a) < b;
+    auto pos = std::lower_bound(first, last, sid, [](std::string_view a, std::string_view b) {
+      return a.size() != b.size() ? a.size() < b.size() : a < b;
     });
     if (pos == last || *pos != sid) return std::nullopt;
     return static_cast<std::size_t>(pos - seqs.begin());

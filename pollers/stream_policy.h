@@ -32,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <rapidjson/fwd.h>
@@ -76,7 +77,7 @@ struct Judgement {
 // without a string itemIdentifier, an empty or unknown one, a list that is not a list, a body
 // that is not JSON) is a complete failure.
 Judgement judge_stream_batch(const InvokeOutcome& outcome, bool report_item_failures,
-                             const std::vector<std::string>& seqs, std::size_t begin, std::size_t end);
+                             const std::vector<std::string_view>& seqs, std::size_t begin, std::size_t end);
 
 // The rules both judges share (this one and judge_kafka_batch, pollers/kafka_event.h), with the
 // source's own item identifier: `find` gives the batch index of one `itemIdentifier` value, or

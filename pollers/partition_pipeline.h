@@ -59,8 +59,8 @@
 #include "core/scheduler.h"
 #include "pollers/failure_destination.h"
 #include "pollers/partition_source.h"
-#include "pollers/position_set.h"
 #include "pollers/poller_base.h"
+#include "pollers/position_set.h"
 #include "pollers/stream_policy.h"
 
 namespace esm::pollers {

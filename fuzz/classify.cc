@@ -28,7 +28,7 @@ void judge(const InvokeOutcome& outcome) {
   static const std::set<std::string> ids = {"059f36b4-87a3-44ab-83d2-661975830a7d", "2e1424d4-f796-459a-8184-9c92662be6da", "m-1"};
   (void)judge_batch(outcome, true, ids);
   (void)judge_batch(outcome, false, ids);
-  static const std::vector<std::string> seqs = {"49590338271490256608559692538361571095921575989136588801",
+  static const std::vector<std::string_view> seqs = {"49590338271490256608559692538361571095921575989136588801",
                                                 "49590338271490256608559692538361571095921575989136588802",
                                                 "49590338271490256608559692538361571095921575989136588803"};
   const Judgement j = judge_stream_batch(outcome, true, seqs, 1, 3);

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +31,6 @@ STAGES = ["PartitionPipeline::on_read", "KinesisPartitionSource::read", "StreamE
           "malloc", "free", "memcpy", "base64"]
 
 
-class DeliveryEsmd(sqs_profile.CallgrindEsmd):
-    def argv(self) -> list[str]:
-        a = super().argv()
-        return a[:1] + ["--instr-atstart=no"] + a[1:]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--esmd", default=os.path.join(os.path.dirname(HERE), "build", "esmd"))
@@ -50,47 +41,28 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--keep", help="copy the callgrind file here (for callgrind_annotate)")
     args = ap.parse_args()
-    for tool in ("valgrind", "callgrind_control"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found (apt-get install valgrind)")
-    work = tempfile.mkdtemp(prefix="esmd-kinesis-delivery-")
-    try:
-        out = os.path.join(work, "callgrind.out")
-        s = DeliveryEsmd(os.path.abspath(args.esmd), work, out, args.durability, os.path.join(work, "esmd.log"))
-        s.launch(deadline_s=120)
-        pid = s.proc.pid
 
-        def control(*a: str) -> None:
-            subprocess.run(["callgrind_control", *a, str(pid)], check=True, capture_output=True)
-
-        kin, lam = kd.client("kinesis", s.port), kd.client("lambda", s.port)
+    def prepare(port: int) -> dict:
+        kin = kd.client("kinesis", port)
         kin.create_stream(StreamName="deliver", ShardCount=args.shards)
         arn = kd.wait_active(kin, "deliver")
         per_shard = kd.put_records(kin, "deliver", args.records, 64, "r")
-        expected = sum(-(-n // args.batch) for n in per_shard.values())
-        base = kd.get_json(s.port, "/_esmd/invocations?limit=1")["LastSeq"]
-        control("-i", "on")
-        t0 = time.time()
-        lam.create_event_source_mapping(FunctionName="noop", EventSourceArn=arn, StartingPosition="TRIM_HORIZON",
-                                        BatchSize=args.batch)
-        deadline = t0 + 900
-        while kd.get_json(s.port, "/_esmd/invocations?limit=1")["LastSeq"] - base < expected:
+        return {"arn": arn, "expected": sum(-(-n // args.batch) for n in per_shard.values()),
+                "base": kd.get_json(port, "/_esmd/invocations?limit=1")["LastSeq"]}
+
+    def deliver(port: int, st: dict) -> int:
+        kd.client("lambda", port).create_event_source_mapping(
+            FunctionName="noop", EventSourceArn=st["arn"], StartingPosition="TRIM_HORIZON", BatchSize=args.batch)
+        deadline = time.time() + 900
+        while kd.get_json(port, "/_esmd/invocations?limit=1")["LastSeq"] - st["base"] < st["expected"]:
             if time.time() > deadline:
                 raise RuntimeError("the records were not all delivered in 900 s")
             time.sleep(0.5)
-        control("-i", "off")
-        secs = time.time() - t0
-        control("-d", "delivery")
-        s.stop()
-        print(f"{args.records:,} records in {expected:,} invocations, {secs:.0f} s under callgrind")
-        dump = f"{out}.1"
-        if args.keep:
-            shutil.copy(dump, args.keep)
-        sqs_profile.STAGES[:] = STAGES
-        sqs_profile.report(f"Kinesis delivery, {args.shards} shards, BatchSize {args.batch}, to builtin:ok", dump,
-                           args.records, "record", args.top)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return args.records
+
+    sqs_profile.profile_delivery(args.esmd, args.durability, "esmd-kinesis-delivery-", prepare, deliver,
+                                 f"Kinesis delivery, {args.shards} shards, BatchSize {args.batch}, to builtin:ok",
+                                 STAGES, args.top, args.keep)
     return 0
 
 

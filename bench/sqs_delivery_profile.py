@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -34,12 +31,6 @@ STAGES = ["DbWorker::loop", "SqsPoller::receive_job", "QueueEngine::receive(", "
           "md5_hex", "md5_of_attributes", "sqlite3_step", "malloc", "free"]
 
 
-class DeliveryEsmd(sqs_profile.CallgrindEsmd):
-    def argv(self) -> list[str]:
-        a = super().argv()
-        return a[:1] + ["--instr-atstart=no"] + a[1:]
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--esmd", default=os.path.join(os.path.dirname(HERE), "build", "esmd"))
@@ -49,46 +40,31 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--keep", help="copy the callgrind file here (for callgrind_annotate)")
     args = ap.parse_args()
-    for tool in ("valgrind", "callgrind_control"):
-        if not shutil.which(tool):
-            sys.exit(f"{tool} not found (apt-get install valgrind)")
-    work = tempfile.mkdtemp(prefix="esmd-sqs-delivery-")
-    try:
-        out = os.path.join(work, "callgrind.out")
-        s = DeliveryEsmd(os.path.abspath(args.esmd), work, out, args.durability, os.path.join(work, "esmd.log"))
-        s.launch(deadline_s=120)
-        pid = s.proc.pid
 
-        def control(*a: str) -> None:
-            subprocess.run(["callgrind_control", *a, str(pid)], check=True, capture_output=True)
-
-        client = sqs.Sqs(s.port)
+    def prepare(port: int) -> dict:
+        client = sqs.Sqs(port)
         url = client.create_queue("deliver")
         client.fill(url, args.messages, 4, "d")
         n = sum(client.depth(url).values())
         if n != args.messages:
             raise RuntimeError(f"queue holds {n} messages, not {args.messages}")
-        seq0 = sqs.last_seq(s.port)
-        control("-i", "on")
-        t0 = time.time()
-        sqs.create_mapping(s.port, sqs.NOOP, "deliver", args.batch, 0)
-        deadline = t0 + 900
-        while sum(client.depth(url).values()) and time.time() < deadline:
+        return {"client": client, "url": url, "seq0": sqs.last_seq(port)}
+
+    def deliver(port: int, st: dict) -> int:
+        sqs.create_mapping(port, sqs.NOOP, "deliver", args.batch, 0)
+        deadline = time.time() + 900
+        while sum(st["client"].depth(st["url"]).values()) and time.time() < deadline:
             time.sleep(1)
-        control("-i", "off")
-        secs = time.time() - t0
-        control("-d", "delivery")
-        invocations = sqs.last_seq(s.port) - seq0
-        left = sum(client.depth(url).values())
-        s.stop()
-        print(f"{n:,} records in {invocations:,} invocations, {secs:.0f} s under callgrind, {left} left in the queue")
-        dump = f"{out}.1"
-        if args.keep:
-            shutil.copy(dump, args.keep)
-        sqs_profile.STAGES[:] = STAGES
-        sqs_profile.report(f"delivery, BatchSize {args.batch}, to builtin:ok", dump, n, "record", args.top)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        return args.messages
+
+    def after(port: int, st: dict) -> None:
+        invocations = sqs.last_seq(port) - st["seq0"]
+        left = sum(st["client"].depth(st["url"]).values())
+        print(f"{invocations:,} invocations, {left} left in the queue")
+
+    sqs_profile.profile_delivery(args.esmd, args.durability, "esmd-sqs-delivery-", prepare, deliver,
+                                 f"delivery, BatchSize {args.batch}, to builtin:ok", STAGES, args.top, args.keep,
+                                 after)
     return 0
 
 

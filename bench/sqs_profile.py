@@ -55,6 +55,54 @@ class CallgrindEsmd(sqs.Server):
                 "--function", "noop=builtin:ok"]
 
 
+class PausedCallgrindEsmd(CallgrindEsmd):
+    """esmd under callgrind with instrumentation off until `callgrind_control -i on`."""
+
+    def argv(self) -> list[str]:
+        a = super().argv()
+        return a[:1] + ["--instr-atstart=no"] + a[1:]
+
+
+def profile_delivery(esmd: str, durability: str, prefix: str, prepare, deliver, name: str, stages: list[str],
+                     top: int, keep: str | None = None, after=None) -> None:
+    """The delivery profiles' session: esmd under callgrind with instrumentation off;
+    prepare(port) fills the source and returns its state; instrumentation goes on for
+    deliver(port, state), which creates the mapping, waits until everything is delivered and
+    returns the records delivered; then the profile is dumped (after(port, state), if given,
+    checks the outcome uninstrumented) and reported per record, with `stages` as the inclusive
+    stages. keep: a path to copy the callgrind file to."""
+    for tool in ("valgrind", "callgrind_control"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found (apt-get install valgrind)")
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        out = os.path.join(work, "callgrind.out")
+        s = PausedCallgrindEsmd(os.path.abspath(esmd), work, out, durability, os.path.join(work, "esmd.log"))
+        s.launch(deadline_s=120)
+
+        def control(*a: str) -> None:
+            subprocess.run(["callgrind_control", *a, str(s.proc.pid)], check=True, capture_output=True)
+
+        state = prepare(s.port)
+        control("-i", "on")
+        t0 = time.time()
+        records = deliver(s.port, state)
+        control("-i", "off")
+        secs = time.time() - t0
+        control("-d", "delivery")
+        if after:
+            after(s.port, state)
+        s.stop()
+        print(f"{records:,} records delivered, {secs:.0f} s under callgrind")
+        dump = f"{out}.1"
+        if keep:
+            shutil.copy(dump, keep)
+        STAGES[:] = stages
+        report(name, dump, records, "record", top)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def parse(path: str) -> tuple[int, collections.Counter, collections.Counter]:
     """Self and inclusive instruction counts per function from an uncompressed callgrind file."""
     own: collections.Counter = collections.Counter()
